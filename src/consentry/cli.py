@@ -1,0 +1,743 @@
+"""The ``consentry`` command line (Typer + Rich).
+
+Every command that works on a tenant's data takes ``--tenant`` (id or slug; the environment
+variable ``CONSENTRY_TENANT``; or, when the database holds exactly one tenant, that one). Bad
+input exits with code 2 and a message naming the field; nothing is changed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from consentry._version import __version__
+from consentry.domain.keywords import classify as classify_text
+from consentry.domain.model import OptOutSource, ScopeKind, Tenant
+from consentry.domain.optout_lists import read_numbers
+from consentry.errors import ConsentryError
+from consentry.service import Consentry, RecipientStatus, ScopeRef
+
+app = typer.Typer(
+    help="consentry: self-hosted SMS compliance engine (opt-outs, STOP/START/HELP, consent).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+tenants_app = typer.Typer(help="Tenants (accounts) and their API keys.", no_args_is_help=True)
+brands_app = typer.Typer(help="Brands: the identity shown in messages.", no_args_is_help=True)
+programs_app = typer.Typer(help="Messaging programs of a brand.", no_args_is_help=True)
+senders_app = typer.Typer(help="Registered sender addresses.", no_args_is_help=True)
+optouts_app = typer.Typer(help="The opt-out database.", no_args_is_help=True)
+audit_app = typer.Typer(help="Verify the tamper-evident ledger.", no_args_is_help=True)
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(brands_app, name="brands")
+app.add_typer(programs_app, name="programs")
+app.add_typer(senders_app, name="senders")
+app.add_typer(optouts_app, name="optouts")
+app.add_typer(audit_app, name="audit")
+
+out = Console()
+err = Console(stderr=True)
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        envvar="CONSENTRY_DATABASE_URL",
+        help="Database URL (default: sqlite under ./var/).",
+    ),
+]
+TenantOption = Annotated[
+    str | None,
+    typer.Option("--tenant", "-t", envvar="CONSENTRY_TENANT", help="Tenant id or slug."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+SenderOption = Annotated[
+    str | None, typer.Option("--from", help="The sender address (default scope: this sender).")
+]
+ScopeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scope", help="tenant | brand:<id-or-slug> | program:<id-or-slug> | sender:<address>"
+    ),
+]
+
+_R = TypeVar("_R")
+
+
+def main() -> None:
+    """Entry point of the ``consentry`` console script."""
+    app()
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _run(action: Callable[[], _R]) -> _R:
+    try:
+        return action()
+    except ConsentryError as error:
+        prefix = f"{error.field}: " if error.field else ""
+        _fail(prefix + error.message)
+
+
+def _service(database: str | None, *, migrate: bool = True) -> Consentry:
+    service = Consentry(database)
+    if migrate:
+        service.migrate()
+    return service
+
+
+def _tenant(service: Consentry, ref: str | None) -> Tenant:
+    if ref:
+        return _run(lambda: service.get_tenant(ref))
+    tenants = service.list_tenants()
+    if len(tenants) == 1:
+        return tenants[0]
+    if not tenants:
+        _fail("no tenant yet: run `consentry init --demo` or `consentry tenants create NAME`")
+    _fail("tenant: several tenants exist; pass --tenant SLUG or set CONSENTRY_TENANT")
+
+
+def _scope(text: str | None) -> ScopeRef | None:
+    if text is None:
+        return None
+    kind_text, _, ref = text.partition(":")
+    try:
+        kind = ScopeKind(kind_text.strip().lower())
+    except ValueError:
+        _fail(f"--scope: {text!r} is not tenant, brand:<ref>, program:<ref> or sender:<address>")
+    if kind is not ScopeKind.TENANT and not ref.strip():
+        _fail(f"--scope: {kind.value} needs an id or slug, e.g. {kind.value}:my-{kind.value}")
+    return ScopeRef(kind, ref.strip() or None)
+
+
+def _print_json(value: Any) -> None:
+    out.print_json(json.dumps(value, default=str), highlight=False)
+
+
+# -- set-up ------------------------------------------------------------------------------------
+
+
+@app.command()
+def version() -> None:
+    """Print the version. Example: consentry version"""
+    out.print(__version__)
+
+
+@app.command()
+def init(
+    database: DatabaseOption = None,
+    demo: Annotated[
+        bool, typer.Option(help="Create a demo tenant, brand, program and sender.")
+    ] = False,
+) -> None:
+    """Apply migrations; with --demo, create a demo tenant once and print its API key.
+
+    Example: consentry init --demo
+    """
+    service = _service(database)
+    out.print(f"database ready: {service.database_url}")
+    if not demo:
+        return
+    if any(tenant.slug == "demo" for tenant in service.list_tenants()):
+        out.print(
+            "demo tenant exists (its API key was printed when it was created; "
+            "`consentry tenants key demo` issues a new one)"
+        )
+        return
+    tenant, key = _run(lambda: service.create_tenant("Demo", slug="demo"))
+    brand = service.create_brand(
+        tenant, "Demo Coffee", "support@demo-coffee.example", slug="demo-coffee"
+    )
+    program = service.create_program(
+        tenant, brand.id, "Coffee Club", slug="coffee-club", category="marketing"
+    )
+    sender = service.create_sender(
+        tenant, "+12065550100", "long_code", programs=[program.id], verified=True
+    )
+    out.print(
+        f"demo tenant [bold]{tenant.slug}[/] created: brand {brand.slug}, "
+        f"program {program.slug}, sender {sender.address}"
+    )
+    out.print("API key (shown once, store it now):")
+    out.print(key, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def serve(
+    database: DatabaseOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Run the HTTP API (migrations are applied first). Example: consentry serve --port 8000"""
+    import uvicorn
+
+    from consentry.api import create_app
+
+    service = _service(database)
+    out.print(f"consentry {__version__} on http://{host}:{port} (database {service.database_url})")
+    uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+
+
+# -- tenants -----------------------------------------------------------------------------------
+
+
+@tenants_app.command("create")
+def tenants_create(
+    name: str,
+    slug: Annotated[
+        str | None, typer.Option(help="URL-safe short name (default: from NAME).")
+    ] = None,
+    region: Annotated[str, typer.Option(help="Default region for national-format numbers.")] = "US",
+    database: DatabaseOption = None,
+) -> None:
+    """Create a tenant and print its API key once. Example: consentry tenants create "Acme" """
+    service = _service(database)
+    tenant, key = _run(lambda: service.create_tenant(name, slug=slug, default_region=region))
+    err.print(f"tenant {tenant.slug} ({tenant.id}) created; API key (shown once):")
+    out.print(key, highlight=False, soft_wrap=True)
+
+
+@tenants_app.command("list")
+def tenants_list(database: DatabaseOption = None, as_json: JsonOption = False) -> None:
+    """List tenants. Example: consentry tenants list"""
+    tenants = _service(database).list_tenants()
+    if as_json:
+        _print_json(
+            [
+                {"id": t.id, "slug": t.slug, "name": t.name, "default_region": t.default_region}
+                for t in tenants
+            ]
+        )
+        return
+    table = Table("slug", "id", "name", "region")
+    for t in tenants:
+        table.add_row(t.slug, t.id, t.name, t.default_region)
+    out.print(table)
+
+
+@tenants_app.command("key")
+def tenants_key(
+    tenant: str,
+    label: Annotated[str | None, typer.Option(help="What the key is for.")] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Issue another API key for a tenant (rotation). Example: consentry tenants key demo"""
+    service = _service(database)
+    target = _tenant(service, tenant)
+    out.print(service.issue_api_key(target, label), highlight=False, soft_wrap=True)
+
+
+# -- registry ----------------------------------------------------------------------------------
+
+
+@brands_app.command("create")
+def brands_create(
+    name: Annotated[str, typer.Option(help="Brand name shown in messages.")],
+    support_contact: Annotated[str, typer.Option(help="E-mail, URL or phone for HELP replies.")],
+    support_phone: Annotated[str | None, typer.Option()] = None,
+    slug: Annotated[str | None, typer.Option()] = None,
+    tenant: TenantOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Register a brand. Example: consentry brands create --name "Acme" --support-contact help@acme.example"""
+    service = _service(database)
+    target = _tenant(service, tenant)
+    brand = _run(
+        lambda: service.create_brand(
+            target, name, support_contact, support_phone=support_phone, slug=slug
+        )
+    )
+    out.print(f"brand {brand.slug} ({brand.id}) created")
+
+
+@brands_app.command("list")
+def brands_list(
+    tenant: TenantOption = None, database: DatabaseOption = None, as_json: JsonOption = False
+) -> None:
+    """List brands. Example: consentry brands list --tenant demo"""
+    service = _service(database)
+    brands = service.list_brands(_tenant(service, tenant))
+    rows = [
+        {"id": b.id, "slug": b.slug, "name": b.name, "support_contact": b.support_contact}
+        for b in brands
+    ]
+    _table_or_json(rows, as_json)
+
+
+@programs_app.command("create")
+def programs_create(
+    brand: Annotated[str, typer.Option(help="Brand id or slug.")],
+    name: Annotated[str, typer.Option(help="Program name.")],
+    slug: Annotated[str | None, typer.Option()] = None,
+    category: Annotated[
+        str, typer.Option(help="marketing | informational | transactional | conversational")
+    ] = "informational",
+    opt_out_scope: Annotated[
+        str, typer.Option(help="Where STOP lands: program | brand | sender | tenant")
+    ] = "program",
+    help_reply: Annotated[str | None, typer.Option()] = None,
+    opt_out_reply: Annotated[str | None, typer.Option()] = None,
+    opt_in_reply: Annotated[str | None, typer.Option()] = None,
+    tenant: TenantOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Register a program. Example: consentry programs create --brand acme --name "Order updates" """
+    service = _service(database)
+    target = _tenant(service, tenant)
+    program = _run(
+        lambda: service.create_program(
+            target,
+            brand,
+            name,
+            slug=slug,
+            category=category,
+            opt_out_scope=opt_out_scope,
+            help_reply=help_reply,
+            opt_out_reply=opt_out_reply,
+            opt_in_reply=opt_in_reply,
+        )
+    )
+    out.print(f"program {program.slug} ({program.id}) created")
+
+
+@programs_app.command("list")
+def programs_list(
+    tenant: TenantOption = None, database: DatabaseOption = None, as_json: JsonOption = False
+) -> None:
+    """List programs. Example: consentry programs list"""
+    service = _service(database)
+    programs = service.list_programs(_tenant(service, tenant))
+    rows = [
+        {
+            "id": p.id,
+            "slug": p.slug,
+            "name": p.name,
+            "brand_id": p.brand_id,
+            "category": p.category,
+            "opt_out_scope": p.opt_out_scope.value,
+        }
+        for p in programs
+    ]
+    _table_or_json(rows, as_json)
+
+
+@senders_app.command("create")
+def senders_create(
+    address: str,
+    kind: Annotated[str, typer.Option(help="long_code | toll_free | short_code | alphanumeric")],
+    program: Annotated[
+        list[str] | None, typer.Option(help="Program id or slug (repeatable).")
+    ] = None,
+    verified: Annotated[
+        bool, typer.Option(help="Registered and verified with the carrier.")
+    ] = False,
+    tenant: TenantOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Register a sender. Example: consentry senders create +12065550101 --kind long_code --program coffee-club"""
+    service = _service(database)
+    target = _tenant(service, tenant)
+    sender = _run(
+        lambda: service.create_sender(
+            target, address, kind, programs=program or [], verified=verified
+        )
+    )
+    out.print(f"sender {sender.address} ({sender.id}) created")
+
+
+@senders_app.command("list")
+def senders_list(
+    tenant: TenantOption = None, database: DatabaseOption = None, as_json: JsonOption = False
+) -> None:
+    """List senders. Example: consentry senders list"""
+    service = _service(database)
+    senders = service.list_senders(_tenant(service, tenant))
+    rows = [
+        {
+            "id": s.id,
+            "address": s.address,
+            "kind": s.kind.value,
+            "verified": s.verified,
+            "program_ids": ",".join(s.program_ids),
+        }
+        for s in senders
+    ]
+    _table_or_json(rows, as_json)
+
+
+def _table_or_json(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        out.print("(none)")
+        return
+    table = Table(*rows[0].keys())
+    for row in rows:
+        table.add_row(*(str(value) for value in row.values()))
+    out.print(table)
+
+
+# -- opt-outs ----------------------------------------------------------------------------------
+
+
+def _print_statuses(statuses: list[RecipientStatus], as_json: bool) -> None:
+    rows = [
+        {
+            "to": s.to or s.input,
+            "status": s.status,
+            "opted_out": s.opted_out,
+            "scopes": [str(scope) for scope in s.scopes],
+            "changed": s.changed,
+            "error": s.error,
+        }
+        for s in statuses
+    ]
+    if as_json:
+        _print_json(rows)
+    else:
+        table = Table("to", "status", "opted out", "scopes", "changed", "error")
+        for s in statuses:
+            table.add_row(
+                s.to or s.input,
+                str(s.status),
+                str(s.opted_out),
+                " ".join(str(scope) for scope in s.scopes),
+                str(s.changed),
+                s.error or "",
+            )
+        out.print(table)
+    failed = [s for s in statuses if s.status != 200]
+    for s in failed:
+        err.print(f"[bold red]error:[/] {s.input!r}: {s.error}", highlight=False)
+    if failed:
+        raise typer.Exit(2)
+
+
+@optouts_app.command("add")
+def optouts_add(
+    numbers: Annotated[list[str], typer.Argument(help="Phone numbers.")],
+    sender: SenderOption = None,
+    scope: ScopeOption = None,
+    reason: Annotated[str | None, typer.Option()] = None,
+    tenant: TenantOption = None,
+    database: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Opt numbers out. Example: consentry optouts add --from +12065550100 "(425) 555-0123" """
+    service = _service(database)
+    target = _tenant(service, tenant)
+    statuses = _run(
+        lambda: service.add_optouts(
+            target,
+            numbers,
+            sender=sender,
+            scope=_scope(scope),
+            source=OptOutSource.CLI,
+            actor="cli",
+            reason=reason,
+        )
+    )
+    _print_statuses(statuses, as_json)
+
+
+@optouts_app.command("remove")
+def optouts_remove(
+    numbers: Annotated[list[str], typer.Argument(help="Phone numbers.")],
+    sender: SenderOption = None,
+    scope: ScopeOption = None,
+    reason: Annotated[str | None, typer.Option()] = None,
+    tenant: TenantOption = None,
+    database: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Lift opt-outs in one scope (history is kept). Example: consentry optouts remove --from +12065550100 +14255550123"""
+    service = _service(database)
+    target = _tenant(service, tenant)
+    statuses = _run(
+        lambda: service.remove_optouts(
+            target,
+            numbers,
+            sender=sender,
+            scope=_scope(scope),
+            source=OptOutSource.CLI,
+            actor="cli",
+            reason=reason,
+        )
+    )
+    _print_statuses(statuses, as_json)
+
+
+@optouts_app.command("check")
+def optouts_check(
+    numbers: Annotated[list[str], typer.Argument(help="Phone numbers.")],
+    sender: SenderOption = None,
+    scope: ScopeOption = None,
+    tenant: TenantOption = None,
+    database: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Is a number opted out for a sender? Example: consentry optouts check --from +12065550100 +14255550123"""
+    service = _service(database)
+    target = _tenant(service, tenant)
+    statuses = _run(
+        lambda: service.check_optouts(target, numbers, sender=sender, scope=_scope(scope))
+    )
+    _print_statuses(statuses, as_json)
+
+
+@optouts_app.command("import")
+def optouts_import(
+    file: Annotated[Path, typer.Argument(help="One number a line, or CSV with a phone column.")],
+    sender: SenderOption = None,
+    scope: ScopeOption = None,
+    reason: Annotated[str | None, typer.Option()] = None,
+    tenant: TenantOption = None,
+    database: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import an opt-out list, all rows or none. Example: consentry optouts import --scope tenant dnc.csv"""
+    if not file.is_file():
+        _fail(f"file: {file} does not exist or is not a file")
+    service = _service(database)
+    target = _tenant(service, tenant)
+    scope_ref = _scope(scope)
+    size = file.stat().st_size
+    with (
+        file.open(encoding="utf-8-sig", newline="") as handle,
+        Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress,
+    ):
+        task = progress.add_task("reading", total=size)
+
+        def rows() -> Iterator[tuple[int, str]]:
+            yield from read_numbers(_tracked(handle, progress, task))
+
+        try:
+            report = _run(
+                lambda: service.import_optouts(
+                    target,
+                    rows(),
+                    sender=sender,
+                    scope=scope_ref,
+                    actor="cli",
+                    reason=reason,
+                )
+            )
+        except UnicodeDecodeError as error:
+            _fail(f"file: {file} is not UTF-8 text ({error.reason})")
+    summary = {
+        "imported": report.imported,
+        "rows": report.rows,
+        "added": report.added,
+        "already_opted_out": report.already_opted_out,
+        "duplicates": report.duplicates,
+        "rejected": [{"line": r.line, "value": r.value, "error": r.error} for r in report.rejected],
+    }
+    if as_json:
+        _print_json(summary)
+    elif report.imported:
+        out.print(
+            f"imported {report.rows} rows: {report.added} added, "
+            f"{report.already_opted_out} already opted out, {report.duplicates} duplicates"
+        )
+    else:
+        err.print(
+            f"[bold red]nothing imported:[/] {len(report.rejected)} of {report.rows} rows rejected"
+        )
+        for row in report.rejected[:50]:
+            err.print(f"  line {row.line}: {row.value!r}: {row.error}", highlight=False)
+    if not report.imported:
+        raise typer.Exit(2)
+
+
+def _tracked(handle: Any, progress: Progress, task: Any) -> Iterator[str]:
+    for line in handle:
+        progress.advance(task, len(line.encode("utf-8")))
+        yield line
+
+
+@optouts_app.command("export")
+def optouts_export(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default: stdout).")
+    ] = None,
+    history: Annotated[bool, typer.Option(help="Export every add/remove event instead.")] = False,
+    tenant: TenantOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Export opt-outs (or their history) as CSV. Example: consentry optouts export -o optouts.csv"""
+    from consentry.api.optouts import (
+        CURRENT_COLUMNS,
+        HISTORY_COLUMNS,
+        current_csv_rows,
+        history_csv_rows,
+    )
+
+    service = _service(database)
+    target = _tenant(service, tenant)
+    header = HISTORY_COLUMNS if history else CURRENT_COLUMNS
+    rows = history_csv_rows(service, target) if history else current_csv_rows(service, target)
+    handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
+    try:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        count = 0
+        for row in rows:
+            writer.writerow(row)
+            count += 1
+    finally:
+        if output:
+            handle.close()
+    if output:
+        err.print(f"{count} rows written to {output}")
+
+
+@optouts_app.command("history")
+def optouts_history(
+    number: str,
+    tenant: TenantOption = None,
+    database: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every opt-out change of one number. Example: consentry optouts history +14255550123"""
+    service = _service(database)
+    target = _tenant(service, tenant)
+    record = _run(lambda: service.optout_history(target, number))
+    events = [
+        {
+            "seq": e.seq,
+            "action": e.action,
+            "scope": str(e.scope),
+            "source": e.source.value,
+            "actor": e.actor,
+            "reason": e.reason,
+            "occurred_at": e.occurred_at.isoformat(),
+        }
+        for e in record.events
+    ]
+    if as_json:
+        _print_json(
+            {
+                "recipient": record.recipient,
+                "opted_out_scopes": [str(o.scope) for o in record.current],
+                "events": events,
+            }
+        )
+        return
+    out.print(
+        f"{record.recipient}: opted out in {', '.join(str(o.scope) for o in record.current) or 'no scope'}"
+    )
+    _table_or_json(events, False)
+
+
+# -- inbound -----------------------------------------------------------------------------------
+
+
+@app.command()
+def inbound(
+    body: Annotated[str, typer.Argument(help="The text of the reply.")],
+    sender_from: Annotated[str, typer.Option("--from", help="The person's number.")],
+    to: Annotated[str, typer.Option("--to", help="The business number it was sent to.")],
+    language: Annotated[str | None, typer.Option(help="Recipient's language, e.g. es.")] = None,
+    tenant: TenantOption = None,
+    database: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Handle one inbound reply. Example: consentry inbound --from +14255550123 --to +12065550100 STOP"""
+    service = _service(database)
+    target = _tenant(service, tenant)
+    result = _run(lambda: service.receive_inbound(target, to, sender_from, body, language=language))
+    payload = {
+        "id": result.inbound_id,
+        "from": result.recipient,
+        "to": result.sender_address,
+        "kind": result.classification.kind.value,
+        "keyword": result.classification.keyword,
+        "language": result.classification.language,
+        "action": result.action,
+        "scopes": [str(s) for s in result.scopes],
+        "reply": result.reply,
+        "needs_review": result.needs_review,
+        "notes": list(result.notes),
+    }
+    if as_json:
+        _print_json(payload)
+        return
+    out.print(
+        f"{payload['kind']} ({payload['keyword'] or '-'}) -> {payload['action']}"
+        + (f" in {', '.join(str(s) for s in result.scopes)}" if result.scopes else "")
+    )
+    if result.reply:
+        out.print(f"reply queued: {result.reply}", highlight=False)
+
+
+@app.command()
+def classify(
+    text: Annotated[str, typer.Argument(help="The text of an inbound reply.")],
+    language: Annotated[str | None, typer.Option(help="ISO 639-1 code, e.g. es.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Classify a reply as opt_out / opt_in / help / ambiguous / other. Example: consentry classify "Stop please" --json"""
+    verdict = classify_text(text, language)
+    payload = {"kind": verdict.kind.value, "keyword": verdict.keyword, "language": verdict.language}
+    if as_json:
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        return
+    out.print(
+        f"{payload['kind']} (keyword {payload['keyword']}, language {payload['language']}, "
+        f"stage {verdict.stage})",
+        highlight=False,
+    )
+
+
+# -- audit -------------------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+def audit_verify(
+    tenant: TenantOption = None, database: DatabaseOption = None, as_json: JsonOption = False
+) -> None:
+    """Recompute the ledger's hash chain; exit 1 on a broken link. Example: consentry audit verify"""
+    service = _service(database)
+    target = _tenant(service, tenant)
+    report = service.verify_ledger(target)
+    if as_json:
+        _print_json(
+            {
+                "ok": report.ok,
+                "events": report.events,
+                "first_broken_seq": report.first_broken_seq,
+                "problem": report.problem,
+            }
+        )
+    elif report.ok:
+        out.print(f"ledger of {target.slug}: {report.events} events, chain intact")
+    else:
+        err.print(
+            f"[bold red]ledger of {target.slug} broken at event {report.first_broken_seq}:[/] {report.problem}"
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    main()

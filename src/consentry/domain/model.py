@@ -1,0 +1,169 @@
+"""Data types shared by every layer of consentry.
+
+They are plain frozen dataclasses: the domain core builds and reads them without I/O, the store
+maps them to rows, and the HTTP and CLI layers turn them into JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class ReplyKind(StrEnum):
+    """What an inbound reply asks for."""
+
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+    AMBIGUOUS = "ambiguous"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The classifier's verdict on one inbound reply.
+
+    ``keyword`` is the listed keyword or phrase that matched (upper case for keywords such as
+    ``STOP``, the listed phrase for plain-language revocations), ``language`` the ISO 639-1 code
+    of the list it came from, ``stage`` the normalisation stage at which it matched (so a reader
+    can see why), ``account_wide`` whether the keyword asks to stop *everything* from the account
+    (STOPALL and its equivalents), and ``source`` the citation of the keyword list.
+    """
+
+    kind: ReplyKind
+    keyword: str | None = None
+    language: str | None = None
+    stage: str | None = None
+    account_wide: bool = False
+    source: str | None = None
+
+
+class ScopeKind(StrEnum):
+    """How far an opt-out reaches. A wider scope covers every narrower one."""
+
+    SENDER = "sender"
+    PROGRAM = "program"
+    BRAND = "brand"
+    TENANT = "tenant"
+
+
+class SenderKind(StrEnum):
+    """The kinds of origination identity a tenant can register."""
+
+    LONG_CODE = "long_code"
+    TOLL_FREE = "toll_free"
+    SHORT_CODE = "short_code"
+    ALPHANUMERIC = "alphanumeric"
+
+
+class OptOutSource(StrEnum):
+    """Where an opt-out change came from."""
+
+    API = "api"
+    KEYWORD = "keyword"
+    IMPORT = "import"
+    CONSOLE = "console"
+    CLI = "cli"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """One opt-out scope: ``kind`` plus the id of the sender, program or brand (empty for tenant)."""
+
+    kind: ScopeKind
+    id: str = ""
+
+    def __str__(self) -> str:
+        return self.kind.value if self.kind is ScopeKind.TENANT else f"{self.kind.value}:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: str
+    slug: str
+    name: str
+    default_region: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Brand:
+    id: str
+    tenant_id: str
+    slug: str
+    name: str
+    support_contact: str
+    support_phone: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    id: str
+    tenant_id: str
+    brand_id: str
+    slug: str
+    name: str
+    category: str
+    opt_out_scope: ScopeKind
+    help_reply: str | None
+    opt_out_reply: str | None
+    opt_in_reply: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    id: str
+    tenant_id: str
+    address: str
+    kind: SenderKind
+    verified: bool
+    program_ids: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OptOut:
+    """A current opt-out: ``recipient`` may not be texted within ``scope``."""
+
+    recipient: str
+    scope: Scope
+    source: OptOutSource
+    created_at: datetime
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OptOutEvent:
+    """One entry of a recipient's opt-out history (``action`` is ``add`` or ``remove``)."""
+
+    id: str
+    seq: int
+    recipient: str
+    action: str
+    scope: Scope
+    source: OptOutSource
+    actor: str | None
+    reason: str | None
+    inbound_id: str | None
+    occurred_at: datetime
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class InboundResult:
+    """What consentry did with one inbound reply."""
+
+    inbound_id: str
+    sender_address: str
+    recipient: str
+    classification: Classification
+    action: str
+    scopes: tuple[Scope, ...] = ()
+    reply: str | None = None
+    outbox_id: str | None = None
+    needs_review: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)

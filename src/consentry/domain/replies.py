@@ -1,0 +1,70 @@
+"""The texts consentry answers STOP, START and HELP with.
+
+A program may set its own texts; otherwise these defaults are built from the brand and program.
+Every opt-out confirmation must fit one GSM-7 segment (160 septets) and say that no further
+messages will follow (CTIA Messaging Principles and Best Practices, opt-out section; AWS
+"Compliant SMS opt-in" guidance: "one final opt-out confirmation message").
+"""
+
+from __future__ import annotations
+
+import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
+
+from consentry.errors import InvalidInput
+
+SINGLE_SEGMENT_SEPTETS = 160
+_BRAND_MAX = 40
+
+
+def gsm7_length(text: str) -> int | None:
+    """Septets ``text`` takes in GSM-7 (extension characters count twice), or None if not GSM-7."""
+    try:
+        return len(text.encode("gsm03.38"))
+    except UnicodeError:
+        return None
+
+
+def check_single_segment(text: str, *, field: str) -> str:
+    """Validate a reply that must be one GSM-7 segment; return it stripped."""
+    reply = text.strip()
+    if not reply:
+        raise InvalidInput("reply text is empty", field=field)
+    septets = gsm7_length(reply)
+    if septets is None:
+        bad = next(ch for ch in reply if gsm7_length(ch) is None)
+        raise InvalidInput(f"reply must be GSM-7; {bad!r} is not a GSM-7 character", field=field)
+    if septets > SINGLE_SEGMENT_SEPTETS:
+        raise InvalidInput(
+            f"reply is {septets} GSM-7 characters; it must fit one segment "
+            f"({SINGLE_SEGMENT_SEPTETS})",
+            field=field,
+        )
+    return reply
+
+
+def _short(name: str) -> str:
+    name = "".join(ch for ch in name if gsm7_length(ch) == 1).strip() or "Notice"
+    return name if len(name) <= _BRAND_MAX else name[: _BRAND_MAX - 1].rstrip() + "."
+
+
+def opt_out_confirmation(brand: str) -> str:
+    """The one reply sent after an opt-out; nothing follows it."""
+    return (
+        f"{_short(brand)}: You are unsubscribed and will get no more messages. "
+        "Reply START to resubscribe."
+    )
+
+
+def opt_in_confirmation(brand: str, program: str | None) -> str:
+    """The reply to START / UNSTOP."""
+    what = f" to {_short(program)}" if program else ""
+    return (
+        f"{_short(brand)}: You are resubscribed{what}. Msg&data rates may apply. "
+        "Reply HELP for help, STOP to opt out."
+    )
+
+
+def help_reply(brand: str, support_contact: str | None) -> str:
+    """The reply to HELP: who is texting, how to reach them, how to stop (sent to anyone)."""
+    contact = f" Help: {_short(support_contact)}." if support_contact else ""
+    return f"{_short(brand)}:{contact} Msg&data rates may apply. Reply STOP to opt out."

@@ -1,0 +1,965 @@
+"""The application service: the one API that the CLI, the HTTP API and the web pages call.
+
+``Consentry`` owns the database engine and the clock. Every write runs in one transaction and is
+committed before the method returns, so whatever a caller acknowledges is stored. Every method
+that reads or writes tenant data takes the :class:`~consentry.domain.model.Tenant` it acts for and
+never reads another tenant's rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from consentry.domain import replies, scopes
+from consentry.domain.keywords import classify
+from consentry.domain.model import (
+    Brand,
+    Classification,
+    InboundResult,
+    OptOut,
+    OptOutEvent,
+    OptOutSource,
+    Program,
+    ReplyKind,
+    Scope,
+    ScopeKind,
+    Sender,
+    SenderKind,
+    Tenant,
+)
+from consentry.domain.numbers import normalize_region, normalize_sender, sender_lookup_key, to_e164
+from consentry.errors import AuthenticationError, Conflict, InvalidInput, InvalidNumber, NotFound
+from consentry.identifiers import is_slug, new_id, slugify
+from consentry.store import (
+    create_store_engine,
+    default_database_url,
+    ledger,
+    messages,
+    registry,
+    upgrade,
+)
+from consentry.store import optouts as optout_store
+from consentry.store.engine import READ_ONLY
+
+Clock = Callable[[], datetime]
+_T = TypeVar("_T")
+_E = TypeVar("_E", ScopeKind, SenderKind)
+
+PROGRAM_CATEGORIES = ("marketing", "informational", "transactional", "conversational")
+MAX_INBOUND_BODY = 5000
+_KEY_PREFIX = "csk"
+
+
+def utc_now() -> datetime:
+    """The wall clock, in UTC (the default clock of :class:`Consentry`)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeRef:
+    """A scope as a caller names it: kind plus a program or brand id or slug (or sender address)."""
+
+    kind: ScopeKind
+    ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientStatus:
+    """The outcome for one recipient of an opt-out add, remove or check.
+
+    ``status`` is 200 or 400 (invalid number, with ``error``); ``opted_out`` is whether the
+    recipient is opted out *after* the operation for the scope asked about; ``scopes`` lists the
+    opt-outs that make it so; ``changed`` says whether this call added or removed an entry.
+    """
+
+    input: str
+    to: str | None
+    status: int
+    opted_out: bool | None = None
+    error: str | None = None
+    scopes: tuple[Scope, ...] = ()
+    changed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRow:
+    line: int
+    value: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an opt-out import did: ``imported`` is False when any row was rejected."""
+
+    rows: int
+    added: int
+    already_opted_out: int
+    duplicates: int
+    rejected: tuple[RejectedRow, ...] = field(default_factory=tuple)
+
+    @property
+    def imported(self) -> bool:
+        return not self.rejected
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientHistory:
+    """One number's current opt-outs and its opt-out history."""
+
+    recipient: str
+    current: tuple[OptOut, ...]
+    events: tuple[OptOutEvent, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    scope: Scope
+    covering: frozenset[Scope]
+
+
+class Consentry:
+    """The consentry service over one database.
+
+    >>> app = Consentry("sqlite:///var/consentry.db")   # doctest: +SKIP
+    >>> app.migrate()                                   # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        engine: Engine | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.database_url = database_url or default_database_url()
+        self.engine = engine or create_store_engine(self.database_url)
+        self._clock = clock
+
+    def migrate(self) -> None:
+        """Apply every pending migration."""
+        upgrade(self.engine)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    def now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the clock must return timezone-aware datetimes")
+        return now
+
+    def _read(self) -> sa.Connection:
+        return self.engine.connect().execution_options(**{READ_ONLY: True})
+
+    # -- tenants and API keys ------------------------------------------------------------------
+
+    def create_tenant(
+        self, name: str, *, slug: str | None = None, default_region: str = "US"
+    ) -> tuple[Tenant, str]:
+        """Create a tenant and its first API key; the key is returned once and stored hashed."""
+        name = _required_text(name, "name", 200)
+        slug = _slug(slug if slug is not None else slugify(name), "slug")
+        tenant = Tenant(
+            id=new_id("tnt"),
+            slug=slug,
+            name=name,
+            default_region=normalize_region(default_region),
+            created_at=self.now(),
+        )
+        with self.engine.begin() as conn:
+            if registry.find_tenant(conn, slug) is not None:
+                raise Conflict(f"a tenant with slug {slug!r} already exists", field="slug")
+            registry.insert_tenant(conn, tenant)
+            ledger.create_head(conn, tenant.id)
+            api_key = self._insert_key(conn, tenant.id, "initial")
+        return tenant, api_key
+
+    def issue_api_key(self, tenant: Tenant, label: str | None = None) -> str:
+        """Issue another API key for ``tenant`` (for rotation); returned once, stored hashed."""
+        with self.engine.begin() as conn:
+            return self._insert_key(conn, tenant.id, label)
+
+    def revoke_api_key(self, tenant: Tenant, key_id: str) -> None:
+        """Revoke one of the tenant's keys by its id (the second part of the key)."""
+        with self.engine.begin() as conn:
+            if not registry.revoke_api_key(conn, tenant.id, key_id, self.now()):
+                raise NotFound(f"no active API key {key_id!r}", field="key_id")
+
+    def _insert_key(self, conn: sa.Connection, tenant_id: str, label: str | None) -> str:
+        key_id = new_id("key")
+        secret = secrets.token_urlsafe(32)
+        registry.insert_api_key(conn, tenant_id, key_id, _secret_hash(secret), label, self.now())
+        return f"{_KEY_PREFIX}.{tenant_id}.{key_id}.{secret}"
+
+    def authenticate(self, api_key: str) -> Tenant:
+        """The tenant an API key belongs to, or :class:`AuthenticationError`."""
+        parts = api_key.split(".") if isinstance(api_key, str) else []
+        if len(parts) != 4 or parts[0] != _KEY_PREFIX:
+            raise AuthenticationError("malformed API key")
+        _, tenant_id, key_id, secret = parts
+        with self._read() as conn:
+            stored = registry.active_key_hash(conn, tenant_id, key_id)
+            if stored is None or not hmac.compare_digest(stored, _secret_hash(secret)):
+                raise AuthenticationError("unknown or revoked API key")
+            tenant = registry.find_tenant(conn, tenant_id)
+        if tenant is None or tenant.id != tenant_id:
+            raise AuthenticationError("unknown or revoked API key")
+        return tenant
+
+    def get_tenant(self, ref: str) -> Tenant:
+        """A tenant by id or slug (for the operator's CLI; the HTTP API authenticates instead)."""
+        with self._read() as conn:
+            tenant = registry.find_tenant(conn, ref)
+        if tenant is None:
+            raise NotFound(f"no tenant {ref!r}", field="tenant")
+        return tenant
+
+    def list_tenants(self) -> list[Tenant]:
+        with self._read() as conn:
+            return registry.list_tenants(conn)
+
+    # -- registry ------------------------------------------------------------------------------
+
+    def create_brand(
+        self,
+        tenant: Tenant,
+        name: str,
+        support_contact: str,
+        *,
+        support_phone: str | None = None,
+        slug: str | None = None,
+    ) -> Brand:
+        """Register a brand: the identity shown in messages and the contact HELP gives out."""
+        name = _required_text(name, "name", 200)
+        brand = Brand(
+            id=new_id("brd"),
+            tenant_id=tenant.id,
+            slug=_slug(slug if slug is not None else slugify(name), "slug"),
+            name=name,
+            support_contact=_required_text(support_contact, "support_contact", 200),
+            support_phone=(
+                to_e164(support_phone, tenant.default_region, field="support_phone")
+                if support_phone
+                else None
+            ),
+            created_at=self.now(),
+        )
+        with self.engine.begin() as conn:
+            if registry.find_brand(conn, tenant.id, brand.slug) is not None:
+                raise Conflict(f"a brand with slug {brand.slug!r} already exists", field="slug")
+            registry.insert_brand(conn, brand)
+        return brand
+
+    def get_brand(self, tenant: Tenant, ref: str) -> Brand:
+        with self._read() as conn:
+            return _found(registry.find_brand(conn, tenant.id, ref), "brand", ref)
+
+    def list_brands(self, tenant: Tenant) -> list[Brand]:
+        with self._read() as conn:
+            return registry.list_brands(conn, tenant.id)
+
+    def create_program(
+        self,
+        tenant: Tenant,
+        brand: str,
+        name: str,
+        *,
+        slug: str | None = None,
+        category: str = "informational",
+        opt_out_scope: str = "program",
+        help_reply: str | None = None,
+        opt_out_reply: str | None = None,
+        opt_in_reply: str | None = None,
+    ) -> Program:
+        """Register a messaging program of ``brand`` (id or slug) with its keyword replies."""
+        name = _required_text(name, "name", 200)
+        if category not in PROGRAM_CATEGORIES:
+            raise InvalidInput(
+                f"category must be one of {', '.join(PROGRAM_CATEGORIES)}; got {category!r}",
+                field="category",
+            )
+        program = Program(
+            id=new_id("prg"),
+            tenant_id=tenant.id,
+            brand_id="",
+            slug=_slug(slug if slug is not None else slugify(name), "slug"),
+            name=name,
+            category=category,
+            opt_out_scope=_scope_kind(opt_out_scope, "opt_out_scope"),
+            help_reply=_optional_reply(help_reply, "help_reply"),
+            opt_out_reply=(
+                replies.check_single_segment(opt_out_reply, field="opt_out_reply")
+                if opt_out_reply is not None
+                else None
+            ),
+            opt_in_reply=_optional_reply(opt_in_reply, "opt_in_reply"),
+            created_at=self.now(),
+        )
+        with self.engine.begin() as conn:
+            owner = _found(registry.find_brand(conn, tenant.id, brand), "brand", brand, "brand_id")
+            if registry.find_program(conn, tenant.id, program.slug) is not None:
+                raise Conflict(f"a program with slug {program.slug!r} already exists", field="slug")
+            program = _replace_brand(program, owner.id)
+            registry.insert_program(conn, program)
+        return program
+
+    def get_program(self, tenant: Tenant, ref: str) -> Program:
+        with self._read() as conn:
+            return _found(registry.find_program(conn, tenant.id, ref), "program", ref)
+
+    def list_programs(self, tenant: Tenant) -> list[Program]:
+        with self._read() as conn:
+            return registry.list_programs(conn, tenant.id)
+
+    def create_sender(
+        self,
+        tenant: Tenant,
+        address: str,
+        kind: str,
+        *,
+        programs: Sequence[str] = (),
+        verified: bool = False,
+    ) -> Sender:
+        """Register a sender (long code, toll-free, short code or alphanumeric ID) and its programs."""
+        sender_kind = _enum(SenderKind, kind, "kind")
+        normalized = normalize_sender(address, sender_kind, tenant.default_region)
+        with self.engine.begin() as conn:
+            program_ids: list[str] = []
+            for ref in programs:
+                program = _found(
+                    registry.find_program(conn, tenant.id, ref), "program", ref, "program_ids"
+                )
+                if program.id not in program_ids:
+                    program_ids.append(program.id)
+            if registry.find_sender(conn, tenant.id, normalized) is not None:
+                raise Conflict(f"sender {normalized} is already registered", field="address")
+            sender = Sender(
+                id=new_id("snd"),
+                tenant_id=tenant.id,
+                address=normalized,
+                kind=sender_kind,
+                verified=bool(verified),
+                program_ids=tuple(program_ids),
+                created_at=self.now(),
+            )
+            registry.insert_sender(conn, sender)
+        return sender
+
+    def get_sender(self, tenant: Tenant, ref: str) -> Sender:
+        """A sender by id or by address (in any form that normalises to the stored one)."""
+        with self._read() as conn:
+            sender = registry.find_sender(conn, tenant.id, ref)
+            if sender is None:
+                try:
+                    sender = registry.find_sender(
+                        conn, tenant.id, sender_lookup_key(ref, tenant.default_region)
+                    )
+                except InvalidNumber:
+                    sender = None
+        return _found(sender, "sender", ref)
+
+    def list_senders(self, tenant: Tenant) -> list[Sender]:
+        with self._read() as conn:
+            return registry.list_senders(conn, tenant.id)
+
+    # -- opt-outs ------------------------------------------------------------------------------
+
+    def add_optouts(
+        self,
+        tenant: Tenant,
+        recipients: Sequence[str],
+        *,
+        sender: str | None = None,
+        scope: ScopeRef | None = None,
+        source: OptOutSource = OptOutSource.API,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> list[RecipientStatus]:
+        """Opt ``recipients`` out at ``sender`` (default) or in ``scope``.
+
+        Invalid numbers get their own 400 status; the valid ones are still processed. Adding an
+        opt-out that already exists changes nothing and records no event.
+        """
+        parsed = self._parse_recipients(tenant, recipients)
+        now = self.now()
+        with self.engine.begin() as conn:
+            target = self._target(conn, tenant, sender, scope)
+            head = ledger.lock_head(conn, tenant.id)
+            state = optout_store.current(conn, tenant.id, _valid(parsed))
+            new: list[str] = []
+            for number in dict.fromkeys(_valid(parsed)):
+                if all(optout.scope != target.scope for optout in state.get(number, [])):
+                    new.append(number)
+            self._append_optouts(conn, tenant, head, new, target.scope, source, now, actor, reason)
+        changed = set(new)
+        return [
+            status
+            if status.to is None
+            else RecipientStatus(
+                input=status.input,
+                to=status.to,
+                status=200,
+                opted_out=True,
+                scopes=_covering(state.get(status.to, []), target.covering)
+                + ((target.scope,) if status.to in changed else ()),
+                changed=status.to in changed,
+            )
+            for status in parsed
+        ]
+
+    def remove_optouts(
+        self,
+        tenant: Tenant,
+        recipients: Sequence[str],
+        *,
+        sender: str | None = None,
+        scope: ScopeRef | None = None,
+        source: OptOutSource = OptOutSource.API,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> list[RecipientStatus]:
+        """Lift the opt-outs of ``recipients`` in exactly the given scope (default: ``sender``).
+
+        The history is kept. ``opted_out`` in the result says whether an opt-out in a wider
+        scope still blocks the recipient.
+        """
+        parsed = self._parse_recipients(tenant, recipients)
+        now = self.now()
+        with self.engine.begin() as conn:
+            target = self._target(conn, tenant, sender, scope)
+            head = ledger.lock_head(conn, tenant.id)
+            state = optout_store.current(conn, tenant.id, _valid(parsed))
+            lifted = [
+                number
+                for number in dict.fromkeys(_valid(parsed))
+                if any(optout.scope == target.scope for optout in state.get(number, []))
+            ]
+            self._remove(
+                conn, tenant, head, [(n, target.scope) for n in lifted], source, now, actor, reason
+            )
+        changed = set(lifted)
+        results = []
+        for status in parsed:
+            if status.to is None:
+                results.append(status)
+                continue
+            remaining = tuple(
+                s for s in _covering(state.get(status.to, []), target.covering) if s != target.scope
+            )
+            results.append(
+                RecipientStatus(
+                    input=status.input,
+                    to=status.to,
+                    status=200,
+                    opted_out=bool(remaining),
+                    scopes=remaining,
+                    changed=status.to in changed,
+                )
+            )
+        return results
+
+    def check_optouts(
+        self,
+        tenant: Tenant,
+        recipients: Sequence[str],
+        *,
+        sender: str | None = None,
+        scope: ScopeRef | None = None,
+    ) -> list[RecipientStatus]:
+        """Whether each recipient is opted out for ``sender`` (any covering scope) or ``scope``."""
+        parsed = self._parse_recipients(tenant, recipients)
+        with self._read() as conn:
+            target = self._target(conn, tenant, sender, scope)
+            state = optout_store.current(conn, tenant.id, _valid(parsed))
+        results = []
+        for status in parsed:
+            if status.to is None:
+                results.append(status)
+                continue
+            found = _covering(state.get(status.to, []), target.covering)
+            results.append(
+                RecipientStatus(
+                    input=status.input,
+                    to=status.to,
+                    status=200,
+                    opted_out=bool(found),
+                    scopes=found,
+                )
+            )
+        return results
+
+    def import_optouts(
+        self,
+        tenant: Tenant,
+        rows: Iterable[tuple[int, str]],
+        *,
+        sender: str | None = None,
+        scope: ScopeRef | None = None,
+        actor: str | None = None,
+        reason: str | None = None,
+        source: OptOutSource = OptOutSource.IMPORT,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportReport:
+        """Import ``(line, number)`` rows as opt-outs, all or nothing.
+
+        Every row is normalised first; if any is rejected, nothing is written and the report
+        lists each rejected row with its line and reason. ``progress`` is called with the number
+        of rows handled since the last call.
+        """
+        numbers: list[str] = []
+        rejected: list[RejectedRow] = []
+        total = 0
+        for line, raw in rows:
+            total += 1
+            try:
+                numbers.append(to_e164(raw, tenant.default_region, field="number"))
+            except InvalidNumber as error:
+                rejected.append(RejectedRow(line=line, value=raw[:64], error=error.message))
+            if progress is not None and total % 1000 == 0:
+                progress(1000)
+        if progress is not None:
+            progress(total % 1000)
+        unique = list(dict.fromkeys(numbers))
+        duplicates = len(numbers) - len(unique)
+        if rejected:
+            return ImportReport(total, 0, 0, duplicates, tuple(rejected))
+        now = self.now()
+        with self.engine.begin() as conn:
+            target = self._target(conn, tenant, sender, scope)
+            head = ledger.lock_head(conn, tenant.id)
+            state = optout_store.current(conn, tenant.id, unique)
+            new = [
+                number
+                for number in unique
+                if all(optout.scope != target.scope for optout in state.get(number, []))
+            ]
+            self._append_optouts(conn, tenant, head, new, target.scope, source, now, actor, reason)
+        return ImportReport(total, len(new), len(unique) - len(new), duplicates)
+
+    def export_optouts(self, tenant: Tenant) -> Iterator[OptOut]:
+        """Every current opt-out of the tenant (a generator; reads in pages)."""
+        with self._read() as conn:
+            yield from optout_store.iterate(conn, tenant.id)
+
+    def export_optout_history(self, tenant: Tenant) -> Iterator[OptOutEvent]:
+        """Every opt-out event of the tenant, oldest first."""
+        with self._read() as conn:
+            yield from optout_store.iterate_history(conn, tenant.id)
+
+    def optout_history(self, tenant: Tenant, number: str) -> RecipientHistory:
+        """A number's current opt-outs and every opt-out event, oldest first."""
+        recipient = to_e164(number, tenant.default_region, field="number")
+        with self._read() as conn:
+            return RecipientHistory(
+                recipient=recipient,
+                current=tuple(
+                    optout_store.current(conn, tenant.id, [recipient]).get(recipient, [])
+                ),
+                events=tuple(optout_store.history(conn, tenant.id, recipient)),
+            )
+
+    def count_optouts(self, tenant: Tenant) -> int:
+        with self._read() as conn:
+            return optout_store.count(conn, tenant.id)
+
+    def verify_ledger(self, tenant: Tenant) -> ledger.ChainReport:
+        """Recompute the tenant's hash chain and report the first broken link, if any."""
+        with self._read() as conn:
+            return ledger.verify_chain(conn, tenant.id)
+
+    # -- inbound replies -----------------------------------------------------------------------
+
+    def receive_inbound(
+        self,
+        tenant: Tenant,
+        sender: str,
+        recipient: str,
+        body: str,
+        *,
+        received_at: datetime | None = None,
+        language: str | None = None,
+    ) -> InboundResult:
+        """Handle one reply from ``recipient`` (the person) to ``sender`` (the business number).
+
+        Classifies the text, stores it, acts on it and queues at most one reply, all in one
+        transaction: opt-out -> opt-out in the program's configured scope and one confirmation
+        (none for a repeated STOP); opt-in -> lift the keyword opt-outs in that scope and confirm;
+        help -> the brand's help text (to anyone); ambiguous -> stored for review, nothing sent.
+        """
+        number = to_e164(recipient, tenant.default_region, field="from")
+        address = sender_lookup_key(sender, tenant.default_region, field="to")
+        if not isinstance(body, str):
+            raise InvalidInput("body must be text", field="body")
+        if len(body) > MAX_INBOUND_BODY:
+            raise InvalidInput(
+                f"body is {len(body)} characters; at most {MAX_INBOUND_BODY}", field="body"
+            )
+        now = self.now()
+        if received_at is not None and received_at.tzinfo is None:
+            raise InvalidInput("received_at must include a time zone", field="received_at")
+        at = received_at or now
+        verdict = classify(body, language)
+        inbound_id = new_id("inb")
+        with self.engine.begin() as conn:
+            context, known, brand = self._sender_context(conn, tenant, address)
+            head = ledger.lock_head(conn, tenant.id)
+            outcome = self._act(
+                conn, tenant, head, context, brand, number, verdict, inbound_id, at, now
+            )
+            messages.insert_inbound(
+                conn,
+                {
+                    "tenant_id": tenant.id,
+                    "inbound_id": inbound_id,
+                    "recipient": number,
+                    "sender_address": address,
+                    "sender_id": known.id if known else None,
+                    "body": body,
+                    "received_at": at,
+                    "recorded_at": now,
+                    "kind": verdict.kind.value,
+                    "keyword": verdict.keyword,
+                    "language": verdict.language,
+                    "stage": verdict.stage,
+                    "action": outcome.action,
+                    "needs_review": outcome.needs_review,
+                },
+            )
+            outbox_id = None
+            if outcome.reply is not None:
+                outbox_id = new_id("out")
+                messages.insert_outbox(
+                    conn,
+                    {
+                        "tenant_id": tenant.id,
+                        "outbox_id": outbox_id,
+                        "recipient": number,
+                        "sender_address": address,
+                        "body": outcome.reply,
+                        "purpose": outcome.purpose,
+                        "inbound_id": inbound_id,
+                        "status": "queued",
+                        "created_at": now,
+                    },
+                )
+        return InboundResult(
+            inbound_id=inbound_id,
+            sender_address=address,
+            recipient=number,
+            classification=verdict,
+            action=outcome.action,
+            scopes=outcome.scopes,
+            reply=outcome.reply,
+            outbox_id=outbox_id,
+            needs_review=outcome.needs_review,
+            notes=outcome.notes,
+        )
+
+    def list_inbound(
+        self, tenant: Tenant, *, needs_review: bool | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            return messages.list_inbound(conn, tenant.id, needs_review=needs_review, limit=limit)
+
+    def list_outbox(
+        self, tenant: Tenant, *, recipient: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        number = to_e164(recipient, tenant.default_region, field="to") if recipient else None
+        with self._read() as conn:
+            return messages.list_outbox(conn, tenant.id, recipient=number, limit=limit)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _act(
+        self,
+        conn: sa.Connection,
+        tenant: Tenant,
+        head: ledger.ChainHead,
+        context: scopes.SenderContext,
+        brand: Brand | None,
+        number: str,
+        verdict: Classification,
+        inbound_id: str,
+        at: datetime,
+        now: datetime,
+    ) -> _Outcome:
+        program = context.programs[0] if context.programs else None
+        brand_name = brand.name if brand else tenant.name
+        if verdict.kind is ReplyKind.OPT_OUT:
+            targets = scopes.keyword_scopes(context, account_wide=verdict.account_wide)
+            existing = {
+                o.scope for o in optout_store.current(conn, tenant.id, [number]).get(number, [])
+            }
+            new = [scope for scope in targets if scope not in existing]
+            for scope in new:
+                head = self._append_optouts(
+                    conn,
+                    tenant,
+                    head,
+                    [number],
+                    scope,
+                    OptOutSource.KEYWORD,
+                    at,
+                    None,
+                    f"keyword {verdict.keyword}",
+                    inbound_id,
+                )
+            if not new:
+                return _Outcome(
+                    "opt_out_repeated",
+                    targets,
+                    notes=("already opted out; no second confirmation",),
+                )
+            text = (program.opt_out_reply if program else None) or replies.opt_out_confirmation(
+                brand_name
+            )
+            return _Outcome("opted_out", targets, text, "opt_out_confirmation")
+        if verdict.kind is ReplyKind.OPT_IN:
+            targets = scopes.keyword_scopes(context, account_wide=False)
+            lift = (*targets, Scope(ScopeKind.SENDER, context.address))
+            current = optout_store.current(conn, tenant.id, [number]).get(number, [])
+            lifted = [
+                (number, o.scope)
+                for o in current
+                if o.scope in lift and o.source is OptOutSource.KEYWORD
+            ]
+            self._remove(
+                conn,
+                tenant,
+                head,
+                lifted,
+                OptOutSource.KEYWORD,
+                at,
+                None,
+                f"keyword {verdict.keyword}",
+                inbound_id,
+            )
+            lifted_scopes = {scope for _, scope in lifted}
+            remaining = tuple(
+                o.scope
+                for o in current
+                if o.scope in scopes.covering_sender(context) and o.scope not in lifted_scopes
+            )
+            if remaining:
+                return _Outcome(
+                    "opt_in_still_opted_out",
+                    tuple(lifted_scopes),
+                    needs_review=True,
+                    notes=tuple(f"still opted out in {scope}" for scope in remaining),
+                )
+            text = (program.opt_in_reply if program else None) or replies.opt_in_confirmation(
+                brand_name, program.name if len(context.programs) == 1 and program else None
+            )
+            action = "opted_in" if lifted else "opt_in_confirmed"
+            return _Outcome(action, tuple(lifted_scopes), text, "opt_in_confirmation")
+        if verdict.kind is ReplyKind.HELP:
+            text = (program.help_reply if program else None) or replies.help_reply(
+                brand_name, brand.support_contact if brand else None
+            )
+            return _Outcome("help_sent", (), text, "help")
+        if verdict.kind is ReplyKind.AMBIGUOUS:
+            return _Outcome("held_for_review", (), needs_review=True)
+        return _Outcome("none", ())
+
+    def _append_optouts(
+        self,
+        conn: sa.Connection,
+        tenant: Tenant,
+        head: ledger.ChainHead,
+        numbers: Sequence[str],
+        scope: Scope,
+        source: OptOutSource,
+        occurred_at: datetime,
+        actor: str | None,
+        reason: str | None,
+        inbound_id: str | None = None,
+    ) -> ledger.ChainHead:
+        events = [
+            ledger.NewEvent(
+                kind=optout_store.OPT_OUT_ADDED,
+                recipient=number,
+                scope=scope,
+                source=source.value,
+                occurred_at=occurred_at,
+                actor=actor,
+                reason=reason,
+                inbound_id=inbound_id,
+            )
+            for number in numbers
+        ]
+        head, rows = ledger.append(conn, tenant.id, head, events, self.now())
+        optout_store.insert(
+            conn,
+            tenant.id,
+            [
+                {
+                    "recipient": row["recipient"],
+                    "scope": scope,
+                    "source": source.value,
+                    "event_id": row["event_id"],
+                    "created_at": occurred_at,
+                }
+                for row in rows
+            ],
+        )
+        return head
+
+    def _remove(
+        self,
+        conn: sa.Connection,
+        tenant: Tenant,
+        head: ledger.ChainHead,
+        pairs: Sequence[tuple[str, Scope]],
+        source: OptOutSource,
+        occurred_at: datetime,
+        actor: str | None,
+        reason: str | None,
+        inbound_id: str | None = None,
+    ) -> ledger.ChainHead:
+        events = [
+            ledger.NewEvent(
+                kind=optout_store.OPT_OUT_REMOVED,
+                recipient=number,
+                scope=scope,
+                source=source.value,
+                occurred_at=occurred_at,
+                actor=actor,
+                reason=reason,
+                inbound_id=inbound_id,
+            )
+            for number, scope in pairs
+        ]
+        head, _ = ledger.append(conn, tenant.id, head, events, self.now())
+        optout_store.delete(conn, tenant.id, pairs)
+        return head
+
+    def _parse_recipients(self, tenant: Tenant, recipients: Sequence[str]) -> list[RecipientStatus]:
+        if isinstance(recipients, str) or not recipients:
+            raise InvalidInput("give at least one recipient", field="recipients")
+        parsed = []
+        for index, raw in enumerate(recipients):
+            try:
+                number = to_e164(raw, tenant.default_region, field=f"recipients[{index}].to")
+            except InvalidNumber as error:
+                parsed.append(
+                    RecipientStatus(input=str(raw), to=None, status=400, error=error.message)
+                )
+            else:
+                parsed.append(RecipientStatus(input=raw, to=number, status=200))
+        return parsed
+
+    def _target(
+        self, conn: sa.Connection, tenant: Tenant, sender: str | None, scope: ScopeRef | None
+    ) -> _Target:
+        kind = scope.kind if scope is not None else ScopeKind.SENDER
+        if kind is ScopeKind.TENANT:
+            return _Target(scopes.TENANT_SCOPE, frozenset({scopes.TENANT_SCOPE}))
+        if kind is ScopeKind.SENDER:
+            ref = (scope.ref if scope is not None else None) or sender
+            if not ref:
+                raise InvalidInput('name the sender ("from") or give a scope', field="from")
+            address = sender_lookup_key(ref, tenant.default_region)
+            context, _, _ = self._sender_context(conn, tenant, address)
+            return _Target(Scope(ScopeKind.SENDER, address), scopes.covering_sender(context))
+        if not scope or not scope.ref:
+            raise InvalidInput(f"a {kind.value} scope needs an id or slug", field="scope.id")
+        if kind is ScopeKind.PROGRAM:
+            program = _found(
+                registry.find_program(conn, tenant.id, scope.ref), "program", scope.ref, "scope.id"
+            )
+            return _Target(Scope(ScopeKind.PROGRAM, program.id), scopes.covering_program(program))
+        brand = _found(
+            registry.find_brand(conn, tenant.id, scope.ref), "brand", scope.ref, "scope.id"
+        )
+        return _Target(Scope(ScopeKind.BRAND, brand.id), scopes.covering_brand(brand.id))
+
+    def _sender_context(
+        self, conn: sa.Connection, tenant: Tenant, address: str
+    ) -> tuple[scopes.SenderContext, Sender | None, Brand | None]:
+        sender = registry.find_sender(conn, tenant.id, address)
+        if sender is None:
+            return scopes.SenderContext(address=address), None, None
+        programs = registry.list_programs(conn, tenant.id, sender.program_ids)
+        brand = registry.find_brand(conn, tenant.id, programs[0].brand_id) if programs else None
+        return scopes.SenderContext(address=address, programs=tuple(programs)), sender, brand
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    action: str
+    scopes: tuple[Scope, ...]
+    reply: str | None = None
+    purpose: str = ""
+    needs_review: bool = False
+    notes: tuple[str, ...] = ()
+
+
+def _secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _valid(parsed: Sequence[RecipientStatus]) -> list[str]:
+    return [status.to for status in parsed if status.to is not None]
+
+
+def _covering(found: Sequence[OptOut], covering: frozenset[Scope]) -> tuple[Scope, ...]:
+    return tuple(optout.scope for optout in found if optout.scope in covering)
+
+
+def _required_text(value: Any, field_name: str, max_length: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{field_name} is required", field=field_name)
+    text = value.strip()
+    if len(text) > max_length:
+        raise InvalidInput(f"{field_name} is longer than {max_length} characters", field=field_name)
+    return text
+
+
+def _optional_reply(value: str | None, field_name: str) -> str | None:
+    if value is None:
+        return None
+    return _required_text(value, field_name, 480)
+
+
+def _slug(value: str, field_name: str) -> str:
+    if not isinstance(value, str) or not is_slug(value):
+        raise InvalidInput(
+            f"{value!r} is not a valid slug (lower-case letters, digits and hyphens, at most 64)",
+            field=field_name,
+        )
+    return value
+
+
+def _scope_kind(value: str, field_name: str) -> ScopeKind:
+    return _enum(ScopeKind, value, field_name)
+
+
+def _enum(kind: type[_E], value: Any, field_name: str) -> _E:
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise InvalidInput(
+            f"{field_name} must be one of {choices}; got {value!r}", field=field_name
+        ) from None
+
+
+def _found(value: _T | None, what: str, ref: str, field_name: str | None = None) -> _T:
+    if value is None:
+        raise NotFound(f"no {what} {ref!r} in this tenant", field=field_name or what)
+    return value
+
+
+def _replace_brand(program: Program, brand_id: str) -> Program:
+    return replace(program, brand_id=brand_id)

@@ -1,0 +1,218 @@
+"""The tables, as SQLAlchemy Core metadata.
+
+Every table is keyed by ``tenant_id`` first: nothing ever reads across tenants. The schema itself
+is created by the Alembic migrations in ``store/migrations``; a test checks that the migrations and
+this module describe the same schema.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData()
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always returned timezone-aware.
+
+    SQLite has no timestamp type and hands back naive values; PostgreSQL keeps the zone. Both are
+    read back as aware UTC datetimes so that comparisons never mix naive and aware values.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _id(name: str) -> sa.Column[str]:
+    return sa.Column(name, sa.String(40), nullable=False)
+
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), primary_key=True),
+    sa.Column("slug", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("default_region", sa.String(2), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("key_id", sa.String(40), primary_key=True),
+    # SHA-256 of the key's secret part: keys are 256-bit random, so a fast hash is enough.
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(200), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+)
+
+brands = sa.Table(
+    "brands",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("brand_id", sa.String(40), primary_key=True),
+    sa.Column("slug", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("support_contact", sa.String(200), nullable=False),
+    sa.Column("support_phone", sa.String(32), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("tenant_id", "slug", name="uq_brands_slug"),
+)
+
+programs = sa.Table(
+    "programs",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("program_id", sa.String(40), primary_key=True),
+    sa.Column("brand_id", sa.String(40), nullable=False),
+    sa.Column("slug", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("opt_out_scope", sa.String(16), nullable=False),
+    sa.Column("help_reply", sa.Text(), nullable=True),
+    sa.Column("opt_out_reply", sa.Text(), nullable=True),
+    sa.Column("opt_in_reply", sa.Text(), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("tenant_id", "slug", name="uq_programs_slug"),
+    sa.ForeignKeyConstraint(
+        ["tenant_id", "brand_id"], ["brands.tenant_id", "brands.brand_id"], name="fk_programs_brand"
+    ),
+)
+
+senders = sa.Table(
+    "senders",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("sender_id", sa.String(40), primary_key=True),
+    sa.Column("address", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("verified", sa.Boolean(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("tenant_id", "address", name="uq_senders_address"),
+)
+
+sender_programs = sa.Table(
+    "sender_programs",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), primary_key=True),
+    sa.Column("sender_id", sa.String(40), primary_key=True),
+    sa.Column("program_id", sa.String(40), primary_key=True),
+    sa.ForeignKeyConstraint(
+        ["tenant_id", "sender_id"],
+        ["senders.tenant_id", "senders.sender_id"],
+        name="fk_sender_programs_sender",
+    ),
+    sa.ForeignKeyConstraint(
+        ["tenant_id", "program_id"],
+        ["programs.tenant_id", "programs.program_id"],
+        name="fk_sender_programs_program",
+    ),
+)
+
+# Current opt-outs, derived from the ledger: one row per (recipient, scope).
+optouts = sa.Table(
+    "optouts",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("recipient", sa.String(16), primary_key=True),
+    sa.Column("scope_kind", sa.String(16), primary_key=True),
+    sa.Column("scope_id", sa.String(40), primary_key=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("event_id", sa.String(40), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_optouts_scope", "tenant_id", "scope_kind", "scope_id"),
+)
+
+# The append-only ledger: every consent and opt-out change, hash-chained per tenant.
+consent_events = sa.Table(
+    "consent_events",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column(
+        "seq",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("event_id", sa.String(40), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("recipient", sa.String(16), nullable=False),
+    sa.Column("scope_kind", sa.String(16), nullable=True),
+    sa.Column("scope_id", sa.String(40), nullable=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=True),
+    sa.Column("reason", sa.Text(), nullable=True),
+    sa.Column("inbound_id", sa.String(40), nullable=True),
+    sa.Column("occurred_at", UTCDateTime(), nullable=False),
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
+    sa.Column("evidence", sa.JSON(), nullable=True),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.UniqueConstraint("tenant_id", "event_id", name="uq_consent_events_event_id"),
+    sa.Index("ix_consent_events_recipient", "tenant_id", "recipient", "seq"),
+)
+
+# The head of each tenant's ledger chain; its row lock serialises appends per tenant.
+ledger_heads = sa.Table(
+    "ledger_heads",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+inbound = sa.Table(
+    "inbound",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("inbound_id", sa.String(40), primary_key=True),
+    sa.Column("recipient", sa.String(16), nullable=False),
+    sa.Column("sender_address", sa.String(32), nullable=False),
+    sa.Column("sender_id", sa.String(40), nullable=True),
+    sa.Column("body", sa.Text(), nullable=False),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("keyword", sa.String(200), nullable=True),
+    sa.Column("language", sa.String(8), nullable=True),
+    sa.Column("stage", sa.String(40), nullable=True),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("needs_review", sa.Boolean(), nullable=False),
+    sa.Index("ix_inbound_recipient", "tenant_id", "recipient", "received_at"),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("outbox_id", sa.String(40), primary_key=True),
+    sa.Column("recipient", sa.String(16), nullable=False),
+    sa.Column("sender_address", sa.String(32), nullable=False),
+    sa.Column("body", sa.Text(), nullable=False),
+    sa.Column("purpose", sa.String(32), nullable=False),
+    sa.Column("inbound_id", sa.String(40), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_outbox_status", "tenant_id", "status", "created_at"),
+)

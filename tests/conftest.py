@@ -1,0 +1,125 @@
+"""Shared fixtures: the same integration suite runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from ``CONSENTRY_TEST_POSTGRES_URL`` (a role allowed to create databases); each
+test session creates a fresh database there and drops it at the end. Without the variable the
+PostgreSQL half is skipped locally, and fails under ``CI=true``.
+
+Tests isolate themselves by tenant: every test gets a new tenant, which is also how the product
+isolates its customers.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+import uvicorn
+
+from consentry import Consentry, Tenant
+from consentry.api import create_app
+
+POSTGRES_ENV = "CONSENTRY_TEST_POSTGRES_URL"
+
+
+def _postgres_admin_url() -> str:
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        message = f"{POSTGRES_ENV} is not set: PostgreSQL tests cannot run"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A fresh, empty database of each kind for the session."""
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("sqlite") / "consentry.db"
+        yield f"sqlite:///{path}"
+        return
+    admin_url = sa.make_url(
+        _postgres_admin_url().replace("postgresql://", "postgresql+psycopg://", 1)
+    )
+    name = f"consentry_test_{secrets.token_hex(4)}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def service(database_url: str) -> Iterator[Consentry]:
+    """The service over the session's database, migrated."""
+    app = Consentry(database_url)
+    app.migrate()
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def tenant_and_key(service: Consentry) -> tuple[Tenant, str]:
+    """A new tenant of its own for one test, and its API key."""
+    return service.create_tenant("Test " + secrets.token_hex(3), slug=f"t-{secrets.token_hex(6)}")
+
+
+@pytest.fixture
+def tenant(tenant_and_key: tuple[Tenant, str]) -> Tenant:
+    return tenant_and_key[0]
+
+
+class _Server(uvicorn.Server):
+    def install_signal_handlers(self) -> None:  # the server runs in a thread
+        pass
+
+
+@pytest.fixture(scope="session")
+def base_url(service: Consentry) -> Iterator[str]:
+    """A real uvicorn HTTP server on a free 127.0.0.1 port, serving ``service``."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = _Server(
+        uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def client(base_url: str, tenant_and_key: tuple[Tenant, str]) -> Iterator[httpx.Client]:
+    """An HTTP client authenticated as the test's tenant."""
+    with httpx.Client(
+        base_url=base_url, headers={"Authorization": f"Bearer {tenant_and_key[1]}"}, timeout=30
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+def anonymous(base_url: str) -> Iterator[httpx.Client]:
+    """An HTTP client without credentials."""
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        yield http
