@@ -48,8 +48,9 @@ def install(app: FastAPI) -> None:
             {"field": _field(error.get("loc", ())), "message": str(error.get("msg", "invalid"))}
             for error in exc.errors()
         ]
-        first = problems[0] if problems else {"field": None, "message": "invalid request"}
-        message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        first: dict[str, str | None] = problems[0] if problems else {"field": None}
+        text = first.get("message") or "invalid request"
+        message = f"{first['field']}: {text}" if first["field"] else text
         return JSONResponse(
             error_body("invalid_input", message, field=first["field"], problems=problems),
             status_code=422,
