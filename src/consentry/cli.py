@@ -168,7 +168,8 @@ def init(
     )
     out.print(
         f"demo tenant [bold]{tenant.slug}[/] created: brand {brand.slug}, "
-        f"program {program.slug}, sender {sender.address}"
+        f"program {program.slug}, sender {sender.address}",
+        soft_wrap=True,
     )
     out.print("API key (shown once, store it now):")
     out.print(key, highlight=False, soft_wrap=True)
@@ -386,7 +387,7 @@ def _table_or_json(rows: list[dict[str, Any]], as_json: bool) -> None:
         return
     table = Table(*rows[0].keys())
     for row in rows:
-        table.add_row(*(str(value) for value in row.values()))
+        table.add_row(*("" if value is None else str(value) for value in row.values()))
     out.print(table)
 
 
@@ -687,7 +688,7 @@ def inbound(
         + (f" in {', '.join(str(s) for s in result.scopes)}" if result.scopes else "")
     )
     if result.reply:
-        out.print(f"reply queued: {result.reply}", highlight=False)
+        out.print(f"reply queued: {result.reply}", highlight=False, soft_wrap=True)
 
 
 @app.command()

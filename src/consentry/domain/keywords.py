@@ -55,7 +55,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -275,9 +275,13 @@ def _skeleton(text: str, folding: _Folding) -> str:
 
 
 def _join_letters(text: str) -> str:
-    if " " not in text or min(map(len, text.split(" "))) > 1:
-        return text
-    return _LETTER_RUN.sub(lambda m: m.group().replace(" ", ""), text)
+    previous_single = False
+    for word in text.split(" "):
+        single = len(word) == 1
+        if single and previous_single:
+            return _LETTER_RUN.sub(lambda m: m.group().replace(" ", ""), text)
+        previous_single = single
+    return text
 
 
 def _fold(text: str, folding: _Folding) -> str:
@@ -304,7 +308,7 @@ def _analyse(norm: str, cased: str, lexicon: _Lexicon, prefer: str | None) -> Cl
         hits += lexicon.compact_revocation.find(compact)
     if hits:
         return _pick(hits, prefer).verdict(Stage.PHRASE)
-    if not lexicon.opt_out_words.isdisjoint(words) and (entry := _clause(cased, lexicon, prefer)):
+    if not lexicon.signal_words.isdisjoint(words) and (entry := _clause(cased, lexicon, prefer)):
         return entry.verdict(Stage.CLAUSE)
     hits = [e for _, _, e in lexicon.ambiguous.find(words)]
     if compact:
@@ -365,9 +369,9 @@ def _clause(cased: str, lexicon: _Lexicon, prefer: str | None) -> _Entry | None:
     for clause in clauses:
         words = lexicon.drop_fillers(_fold(clause, lexicon.folding))
         found = _all_keywords(words, lexicon, prefer) if words else []
-        if found and all(e.kind == _OPT_OUT for e in found):
-            if any(e.key in lexicon.signal_keys for e in found):
-                return _strongest(found)
+        only_opt_outs = found and all(e.kind == _OPT_OUT for e in found)
+        if only_opt_outs and any(e.key in lexicon.signal_keys for e in found):
+            return _strongest(found)
     return None
 
 
@@ -375,8 +379,8 @@ def _signals(
     words: tuple[str, ...], compact: str, lexicon: _Lexicon, prefer: str | None
 ) -> Classification:
     """Ambiguous if a rare opt-out word is not explained by a negative context, else other."""
-    signals = list(lexicon.signals.find(words))
-    contexts = list(lexicon.negatives.find(words)) if signals else []
+    signals = lexicon.signals.find(words)
+    contexts = lexicon.negatives.find(words) if signals else []
     unexplained = [e for at, _, e in signals if not any(a <= at < b for a, b, _ in contexts)]
     explained = [e for _, _, e in contexts]
     if compact and lexicon.compact_signals.find(compact):
@@ -418,15 +422,18 @@ class _PhraseIndex:
             candidates.append((words, entry))
             candidates.sort(key=lambda c: -len(c[0]))
 
-    def find(self, words: tuple[str, ...]) -> Iterator[tuple[int, int, _Entry]]:
+    def find(self, words: tuple[str, ...]) -> list[tuple[int, int, _Entry]]:
+        """Every occurrence as (start, end, entry), in reading order, longest first."""
         if self._firsts.isdisjoint(words):
-            return
+            return []
         by_first = self._by_first
+        found = []
         for start, word in enumerate(words):
             for phrase, entry in by_first.get(word, ()):
                 end = start + len(phrase)
                 if words[start:end] == phrase:
-                    yield start, end, entry
+                    found.append((start, end, entry))
+        return found
 
 
 class _SubstringIndex:
@@ -471,7 +478,7 @@ class _Lexicon:
     compact_signals: _SubstringIndex
     compact_negatives: _SubstringIndex
     signal_keys: frozenset[str]
-    opt_out_words: frozenset[str]
+    signal_words: frozenset[str]
     keyword_words: frozenset[str]
     near_misses: dict[str, _Entry]
     symbols: dict[str, _Entry]
@@ -596,7 +603,6 @@ class _LexiconBuilder:
                     curated.setdefault(_fold(word, self.folding), slip)
         whole = {s: {k: tuple(v) for k, v in t.items()} for s, t in self.whole.items()}
         tokens = {k: tuple(v) for k, v in self.tokens.items()}
-        opt_out_words = {w for k, v in tokens.items() if v[0].kind == _OPT_OUT for w in k.split()}
         return _Lexicon(
             languages=tuple(d["language"] for d in self.documents),
             aliases={**_ALIASES, **{d["language"]: d["language"] for d in self.documents}},
@@ -619,7 +625,7 @@ class _LexiconBuilder:
             compact_signals=substrings["signals"],
             compact_negatives=substrings["neg"],
             signal_keys=frozenset(signal_keys),
-            opt_out_words=frozenset(opt_out_words),
+            signal_words=frozenset(w for k in signal_keys for w in k.split()),
             keyword_words=frozenset(w for k in tokens for w in k.split()),
             near_misses={**self._typing_slips(curated, tokens), **curated},
             symbols=symbols,
