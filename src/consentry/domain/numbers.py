@@ -8,6 +8,7 @@ characters, at least one letter), which are not phone numbers.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -37,6 +38,9 @@ def to_e164(raw: str, region: str = "US", *, field: str = "to") -> str:
     text = raw.strip()
     if len(text) > _MAX_INPUT:
         raise InvalidNumber(f"phone number is longer than {_MAX_INPUT} characters", field=field)
+    cached = _parse_valid(text, region)
+    if cached is not None:
+        return cached
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
@@ -50,6 +54,19 @@ def to_e164(raw: str, region: str = "US", *, field: str = "to") -> str:
             field=field,
         )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parse_valid(text: str, region: str) -> str | None:
+    """E.164 of a valid number, else None; cached because parsing costs ~40 us a number and the
+    same recipients are checked again and again (errors are re-derived on the slow path)."""
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
 
 def is_e164(text: str) -> bool:
