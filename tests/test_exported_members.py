@@ -8,7 +8,18 @@ import consentry
 def test_all_is_sorted_and_complete() -> None:
     assert consentry.__all__ == sorted(consentry.__all__)
     exported = {name for name in dir(consentry) if not name.startswith("_")}
-    public_modules = {"api", "cli", "domain", "errors", "identifiers", "rules", "service", "store"}
+    public_modules = {
+        "api",
+        "cli",
+        "consenting",
+        "domain",
+        "errors",
+        "identifiers",
+        "proof",
+        "rules",
+        "service",
+        "store",
+    }
     assert exported - public_modules - set(consentry.__all__) == set()
     for name in consentry.__all__:
         assert hasattr(consentry, name), name

@@ -5,6 +5,7 @@ the errors it raises. Everything else is an implementation detail.
 """
 
 from consentry._version import __version__
+from consentry.domain.consent import ConsentLevel, ConsentState, ConsentStatus
 from consentry.domain.model import (
     Brand,
     Classification,
@@ -29,10 +30,12 @@ from consentry.errors import (
     NotFound,
 )
 from consentry.service import (
+    ConsentOutcome,
     Consentry,
     ImportReport,
     RecipientHistory,
     RecipientStatus,
+    RecipientView,
     RejectedRow,
     ScopeRef,
 )
@@ -42,6 +45,10 @@ __all__ = [
     "Brand",
     "Classification",
     "Conflict",
+    "ConsentLevel",
+    "ConsentOutcome",
+    "ConsentState",
+    "ConsentStatus",
     "Consentry",
     "ConsentryError",
     "ImportReport",
@@ -55,6 +62,7 @@ __all__ = [
     "Program",
     "RecipientHistory",
     "RecipientStatus",
+    "RecipientView",
     "RejectedRow",
     "ReplyKind",
     "Scope",

@@ -10,16 +10,28 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import json
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from consentry import consenting, proof
 from consentry.domain import replies, scopes
+from consentry.domain.consent import (
+    MEDIUMS,
+    ConsentEventKind,
+    ConsentLevel,
+    ConsentState,
+    ConsentStatus,
+    consent_rules,
+    needs_double_opt_in,
+)
 from consentry.domain.keywords import classify
 from consentry.domain.model import (
     Brand,
@@ -39,6 +51,7 @@ from consentry.domain.model import (
 from consentry.domain.numbers import normalize_region, normalize_sender, sender_lookup_key, to_e164
 from consentry.errors import AuthenticationError, Conflict, InvalidInput, InvalidNumber, NotFound
 from consentry.identifiers import is_slug, new_id, slugify
+from consentry.store import consents as consent_store
 from consentry.store import (
     create_store_engine,
     default_database_url,
@@ -110,6 +123,27 @@ class ImportReport:
     @property
     def imported(self) -> bool:
         return not self.rejected
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentOutcome:
+    """What recording a consent did: the event, the state now, and the message queued (if any)."""
+
+    event_id: str
+    state: ConsentState | None
+    reply: str | None = None
+    outbox_id: str | None = None
+    still_opted_out: tuple[Scope, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientView:
+    """A recipient's current consent per program and current opt-outs."""
+
+    recipient: str
+    consents: tuple[ConsentState, ...]
+    optouts: tuple[OptOut, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,13 +315,37 @@ class Consentry:
         help_reply: str | None = None,
         opt_out_reply: str | None = None,
         opt_in_reply: str | None = None,
+        use_case: str | None = None,
+        description: str | None = None,
+        frequency: str | None = None,
+        consent_level: str | None = None,
+        double_opt_in: bool = False,
+        pending_expiry_hours: int | None = None,
+        reconfirm_after_days: int | None = None,
+        reconfirm_idle_days: int | None = None,
     ) -> Program:
-        """Register a messaging program of ``brand`` (id or slug) with its keyword replies."""
+        """Register a messaging program of ``brand`` (id or slug) with its keyword replies and
+        consent settings (level needed, double opt-in, reconfirmation windows).
+
+        The consent level defaults to what the category needs (marketing: express written);
+        a high-risk ``use_case`` (sweepstakes, lead generation, ...) always gets double opt-in.
+        """
         name = _required_text(name, "name", 200)
         if category not in PROGRAM_CATEGORIES:
             raise InvalidInput(
                 f"category must be one of {', '.join(PROGRAM_CATEGORIES)}; got {category!r}",
                 field="category",
+            )
+        rules = consent_rules()
+        level = consent_level or rules.category_levels.get(category, ConsentLevel.EXPRESS).value
+        if level not in {member.value for member in ConsentLevel}:
+            choices = ", ".join(member.value for member in ConsentLevel)
+            raise InvalidInput(
+                f"consent_level must be one of {choices}; got {level!r}", field="consent_level"
+            )
+        if use_case is not None and not is_slug(use_case.replace("_", "-")):
+            raise InvalidInput(
+                "use_case must be a short identifier such as lead_generation", field="use_case"
             )
         program = Program(
             id=new_id("prg"),
@@ -305,6 +363,20 @@ class Consentry:
             ),
             opt_in_reply=_optional_reply(opt_in_reply, "opt_in_reply"),
             created_at=self.now(),
+            use_case=use_case,
+            description=_optional_text(description, "description", 1000),
+            frequency=_optional_text(frequency, "frequency", 200),
+            consent_level=level,
+            double_opt_in=needs_double_opt_in(use_case, bool(double_opt_in)),
+            pending_expiry_hours=_positive(
+                pending_expiry_hours, rules.pending_expiry_hours, "pending_expiry_hours"
+            ),
+            reconfirm_after_days=_positive(
+                reconfirm_after_days, rules.first_message_within_days, "reconfirm_after_days"
+            ),
+            reconfirm_idle_days=_positive(
+                reconfirm_idle_days, rules.idle_days, "reconfirm_idle_days"
+            ),
         )
         with self.engine.begin() as conn:
             owner = _found(registry.find_brand(conn, tenant.id, brand), "brand", brand, "brand_id")
@@ -679,6 +751,268 @@ class Consentry:
         with self._read() as conn:
             return messages.list_outbox(conn, tenant.id, recipient=number, limit=limit)
 
+    # -- consents ------------------------------------------------------------------------------
+
+    def record_consent(
+        self,
+        tenant: Tenant,
+        recipient: str,
+        program: str,
+        *,
+        medium: str,
+        disclosure_text: str | None,
+        level: str | None = None,
+        source_url: str | None = None,
+        keyword: str | None = None,
+        ip_address: str | None = None,
+        user_agent: str | None = None,
+        session_id: str | None = None,
+        occurred_at: datetime | None = None,
+        evidence: Mapping[str, Any] | None = None,
+        actor: str | None = None,
+        source: str = "api",
+    ) -> ConsentOutcome:
+        """Record that ``recipient`` agreed to ``program`` (id or slug), with its evidence.
+
+        A program that needs double opt-in gets a pending consent and a confirmation request in
+        the outbox; otherwise the consent is active at once and an opt-in confirmation is queued
+        (not for implied consent). A fresh express consent lifts the program's own opt-out;
+        wider opt-outs stay, and then nothing is queued.
+        """
+        number = to_e164(recipient, tenant.default_region, field="recipient")
+        now = self.now()
+        evidence_fields = _consent_evidence(
+            medium=medium,
+            level=level,
+            disclosure_text=disclosure_text,
+            source_url=source_url,
+            keyword=keyword,
+            ip_address=ip_address,
+            user_agent=user_agent,
+            session_id=session_id,
+            occurred_at=occurred_at,
+            evidence=evidence,
+            now=now,
+        )
+        with self.engine.begin() as conn:
+            target = _found(registry.find_program(conn, tenant.id, program), "program", program)
+            brand = _found(
+                registry.find_brand(conn, tenant.id, target.brand_id), "brand", target.brand_id
+            )
+            consent_level = ConsentLevel(evidence_fields.pop("level") or target.consent_level)
+            at = evidence_fields.pop("occurred_at") or now
+            if consent_level is not ConsentLevel.IMPLIED and not evidence_fields["disclosure_text"]:
+                raise InvalidInput(
+                    "disclosure_text is required: the exact text the person saw when agreeing",
+                    field="disclosure_text",
+                )
+            head = ledger.lock_head(conn, tenant.id)
+            state = consent_store.states(conn, tenant.id, number, [target.id]).get(target.id)
+            double = needs_double_opt_in(target.use_case, target.double_opt_in)
+            pending = double and (state is None or state.status is not ConsentStatus.ACTIVE)
+            write = consenting.ConsentWrite(
+                kind=ConsentEventKind.REQUESTED if pending else ConsentEventKind.GRANTED,
+                recipient=number,
+                brand_id=target.brand_id,
+                program_id=target.id,
+                occurred_at=at,
+                source=source,
+                level=consent_level,
+                expires_at=at + timedelta(hours=target.pending_expiry_hours) if pending else None,
+                actor=actor,
+                source_timestamp=occurred_at,
+                **evidence_fields,
+            )
+            head, [written] = consenting.append(conn, tenant.id, head, [write], now)
+            if not pending and consent_level is not ConsentLevel.IMPLIED:
+                head = self._lift_for_fresh_consent(
+                    conn, tenant, head, number, [target], at, None, OptOutSource.API
+                )
+            sender = registry.first_sender_of(conn, tenant.id, target.id)
+            blocking = self._blocking_optouts(conn, tenant, number, sender, target)
+            reply: str | None = None
+            purpose = ""
+            if pending:
+                reply = replies.double_opt_in_request(brand.name, target.name, target.frequency)
+                purpose = "double_opt_in_request"
+            elif consent_level is not ConsentLevel.IMPLIED:
+                reply = target.opt_in_reply or replies.opt_in_confirmation(
+                    brand.name, target.name, target.frequency, resubscribed=False
+                )
+                purpose = "opt_in_confirmation"
+            notes: list[str] = []
+            outbox_id = None
+            if reply is not None and sender is None:
+                notes.append("no sender serves this program: nothing queued")
+            elif reply is not None and blocking:
+                notes.append(
+                    "still opted out in " + ", ".join(str(s) for s in blocking) + ": nothing queued"
+                )
+            elif reply is not None and sender is not None:
+                outbox_id = new_id("out")
+                messages.insert_outbox(
+                    conn,
+                    {
+                        "tenant_id": tenant.id,
+                        "outbox_id": outbox_id,
+                        "recipient": number,
+                        "sender_address": sender.address,
+                        "body": reply,
+                        "purpose": purpose,
+                        "inbound_id": None,
+                        "status": "queued",
+                        "created_at": now,
+                    },
+                )
+        return ConsentOutcome(
+            event_id=written.event_id,
+            state=written.state,
+            reply=reply if outbox_id else None,
+            outbox_id=outbox_id,
+            still_opted_out=tuple(blocking),
+            notes=tuple(notes),
+        )
+
+    def request_reconfirmation(
+        self, tenant: Tenant, recipient: str, program: str
+    ) -> ConsentOutcome:
+        """Ask an active consent to be reconfirmed; a YES reply reconfirms it."""
+        number = to_e164(recipient, tenant.default_region, field="recipient")
+        now = self.now()
+        with self.engine.begin() as conn:
+            target = _found(registry.find_program(conn, tenant.id, program), "program", program)
+            brand = _found(
+                registry.find_brand(conn, tenant.id, target.brand_id), "brand", target.brand_id
+            )
+            head = ledger.lock_head(conn, tenant.id)
+            state = consent_store.states(conn, tenant.id, number, [target.id]).get(target.id)
+            if state is None or state.status is not ConsentStatus.ACTIVE:
+                raise Conflict("only an active consent can be reconfirmed", field="recipient")
+            write = consenting.ConsentWrite(
+                kind=ConsentEventKind.RECONFIRMATION_REQUESTED,
+                recipient=number,
+                brand_id=target.brand_id,
+                program_id=target.id,
+                occurred_at=now,
+                source="api",
+            )
+            head, [written] = consenting.append(conn, tenant.id, head, [write], now)
+            sender = registry.first_sender_of(conn, tenant.id, target.id)
+            blocking = self._blocking_optouts(conn, tenant, number, sender, target)
+            outbox_id = None
+            reply = replies.reconfirmation_request(brand.name, target.name)
+            if sender is not None and not blocking:
+                outbox_id = new_id("out")
+                messages.insert_outbox(
+                    conn,
+                    {
+                        "tenant_id": tenant.id,
+                        "outbox_id": outbox_id,
+                        "recipient": number,
+                        "sender_address": sender.address,
+                        "body": reply,
+                        "purpose": "reconfirmation_request",
+                        "inbound_id": None,
+                        "status": "queued",
+                        "created_at": now,
+                    },
+                )
+        return ConsentOutcome(
+            written.event_id, written.state, reply if outbox_id else None, outbox_id
+        )
+
+    def expire_pending_consents(self, tenant: Tenant) -> int:
+        """Write an ``expired`` event for every double opt-in whose window has closed."""
+        now = self.now()
+        with self.engine.begin() as conn:
+            head = ledger.lock_head(conn, tenant.id)
+            due = consent_store.pending_expired(conn, tenant.id, now)
+            writes = [
+                consenting.ConsentWrite(
+                    kind=ConsentEventKind.EXPIRED,
+                    recipient=state.recipient,
+                    brand_id=state.brand_id,
+                    program_id=state.program_id,
+                    occurred_at=state.expires_at or now,
+                    source="system",
+                    reason="double opt-in not confirmed in time",
+                )
+                for state in due
+            ]
+            consenting.append(conn, tenant.id, head, writes, now)
+        return len(writes)
+
+    def rebuild_consents(self, tenant: Tenant) -> int:
+        """Recompute the tenant's consent state from the ledger alone; return the states written."""
+        with self.engine.begin() as conn:
+            ledger.lock_head(conn, tenant.id)
+            return consent_store.rebuild(conn, tenant.id)
+
+    def consent_states(self, tenant: Tenant) -> list[ConsentState]:
+        """Every derived consent state of the tenant (for exports and the rebuild check)."""
+        with self._read() as conn:
+            return list(consent_store.iterate(conn, tenant.id))
+
+    def recipient(self, tenant: Tenant, number: str) -> RecipientView:
+        """A recipient's current consent per program and current opt-outs."""
+        recipient = to_e164(number, tenant.default_region, field="number")
+        with self._read() as conn:
+            return RecipientView(
+                recipient=recipient,
+                consents=tuple(consent_store.states(conn, tenant.id, recipient).values()),
+                optouts=tuple(
+                    optout_store.current(conn, tenant.id, [recipient]).get(recipient, [])
+                ),
+            )
+
+    def recipient_events(self, tenant: Tenant, number: str) -> tuple[str, list[dict[str, Any]]]:
+        """Every ledger event of a recipient (consent and opt-out), oldest first, as stored."""
+        recipient = to_e164(number, tenant.default_region, field="number")
+        with self._read() as conn:
+            return recipient, ledger.events_of(conn, tenant.id, recipient)
+
+    def proof_bundle(self, tenant: Tenant, number: str) -> dict[str, Any]:
+        """A self-contained proof of a recipient's consent history that a third party can check.
+
+        It holds every event as stored (with its hash and the previous event's hash), the
+        disclosure texts the events reference, the links of the tenant's chain between the
+        recipient's first and last event (hashes only: other recipients' data stays out), the
+        chain head, and the recipe to recompute each hash.
+        """
+        recipient = to_e164(number, tenant.default_region, field="number")
+        with self._read() as conn:
+            events = ledger.events_of(conn, tenant.id, recipient)
+            texts = consent_store.disclosure_texts(
+                conn, tenant.id, {e["disclosure_hash"] for e in events if e["disclosure_hash"]}
+            )
+            links = (
+                ledger.links(conn, tenant.id, events[0]["seq"], events[-1]["seq"]) if events else []
+            )
+            head = ledger.head(conn, tenant.id)
+            state = self._recipient_view(conn, tenant, recipient)
+        return proof.bundle(tenant, recipient, events, texts, links, head, state, self.now())
+
+    def _recipient_view(self, conn: sa.Connection, tenant: Tenant, recipient: str) -> RecipientView:
+        return RecipientView(
+            recipient=recipient,
+            consents=tuple(consent_store.states(conn, tenant.id, recipient).values()),
+            optouts=tuple(optout_store.current(conn, tenant.id, [recipient]).get(recipient, [])),
+        )
+
+    def _blocking_optouts(
+        self,
+        conn: sa.Connection,
+        tenant: Tenant,
+        number: str,
+        sender: Sender | None,
+        program: Program,
+    ) -> list[Scope]:
+        covering = set(scopes.covering_program(program))
+        if sender is not None:
+            covering.add(Scope(ScopeKind.SENDER, sender.address))
+        current = optout_store.current(conn, tenant.id, [number]).get(number, [])
+        return [o.scope for o in current if o.scope in covering]
+
     # -- internals -----------------------------------------------------------------------------
 
     def _act(
@@ -734,7 +1068,7 @@ class Consentry:
                 for o in current
                 if o.scope in lift and o.source is OptOutSource.KEYWORD
             ]
-            self._remove(
+            head = self._remove(
                 conn,
                 tenant,
                 head,
@@ -759,7 +1093,26 @@ class Consentry:
                     notes=tuple(f"still opted out in {scope}" for scope in remaining),
                 )
             text = (program.opt_in_reply if program else None) or replies.opt_in_confirmation(
-                brand_name, program.name if len(context.programs) == 1 and program else None
+                brand_name,
+                program.name if len(context.programs) == 1 and program else None,
+                program.frequency if len(context.programs) == 1 and program else None,
+            )
+            # START is a fresh opt-in: it restores (or grants) consent to the sender's programs.
+            states = consent_store.states(conn, tenant.id, number, [p.id for p in context.programs])
+            head, _ = consenting.append(
+                conn,
+                tenant.id,
+                head,
+                consenting.opt_in_writes(
+                    states,
+                    context.programs,
+                    number,
+                    at,
+                    keyword=verdict.keyword,
+                    disclosure_text=text,
+                    inbound_id=inbound_id,
+                ),
+                now,
             )
             action = "opted_in" if lifted else "opt_in_confirmed"
             return _Outcome(action, tuple(lifted_scopes), text, "opt_in_confirmation")
@@ -768,9 +1121,89 @@ class Consentry:
                 brand_name, brand.support_contact if brand else None
             )
             return _Outcome("help_sent", (), text, "help")
+        if verdict.kind is ReplyKind.CONFIRM:
+            return self._confirm(
+                conn, tenant, head, context, brand_name, number, verdict, inbound_id, at, now
+            )
         if verdict.kind is ReplyKind.AMBIGUOUS:
             return _Outcome("held_for_review", (), needs_review=True)
         return _Outcome("none", ())
+
+    def _confirm(
+        self,
+        conn: sa.Connection,
+        tenant: Tenant,
+        head: ledger.ChainHead,
+        context: scopes.SenderContext,
+        brand_name: str,
+        number: str,
+        verdict: Classification,
+        inbound_id: str,
+        at: datetime,
+        now: datetime,
+    ) -> _Outcome:
+        """YES to a pending double opt-in confirms it; YES to a reconfirmation request reconfirms."""
+        programs = {p.id: p for p in context.programs}
+        states = consent_store.states(conn, tenant.id, number, list(programs))
+        writes = []
+        confirmed: list[Program] = []
+        for program_id, state in states.items():
+            pending = state.status is ConsentStatus.PENDING and (
+                state.expires_at is None or at < state.expires_at
+            )
+            reconfirming = (
+                state.status is ConsentStatus.ACTIVE
+                and state.reconfirmation_requested_at is not None
+            )
+            if not (pending or reconfirming):
+                continue
+            writes.append(
+                consenting.ConsentWrite(
+                    kind=ConsentEventKind.CONFIRMED if pending else ConsentEventKind.RECONFIRMED,
+                    recipient=number,
+                    brand_id=state.brand_id,
+                    program_id=program_id,
+                    occurred_at=at,
+                    source="keyword",
+                    medium="keyword",
+                    keyword=verdict.keyword,
+                    inbound_id=inbound_id,
+                )
+            )
+            confirmed.append(programs[program_id])
+        if not writes:
+            return _Outcome("none", (), notes=("nothing pending to confirm",))
+        head, _ = consenting.append(conn, tenant.id, head, writes, now)
+        head = self._lift_for_fresh_consent(conn, tenant, head, number, confirmed, at, inbound_id)
+        first = confirmed[0]
+        text = first.opt_in_reply or replies.opt_in_confirmation(
+            brand_name, first.name, first.frequency, resubscribed=False
+        )
+        return _Outcome(
+            "consent_confirmed",
+            tuple(Scope(ScopeKind.PROGRAM, p.id) for p in confirmed),
+            text,
+            "opt_in_confirmation",
+        )
+
+    def _lift_for_fresh_consent(
+        self,
+        conn: sa.Connection,
+        tenant: Tenant,
+        head: ledger.ChainHead,
+        number: str,
+        programs: Sequence[Program],
+        at: datetime,
+        inbound_id: str | None,
+        source: OptOutSource = OptOutSource.KEYWORD,
+    ) -> ledger.ChainHead:
+        """A fresh express opt-in to a program lifts that program's own opt-out (only that scope)."""
+        wanted = {Scope(ScopeKind.PROGRAM, p.id) for p in programs}
+        current = optout_store.current(conn, tenant.id, [number]).get(number, [])
+        lifted = [(number, o.scope) for o in current if o.scope in wanted]
+        return self._remove(
+            conn, tenant, head, lifted, source, at, None, "fresh opt-in", inbound_id
+        )
 
     def _append_optouts(
         self,
@@ -813,6 +1246,17 @@ class Consentry:
                 for row in rows
             ],
         )
+        revoked = consenting.revocations(
+            conn,
+            tenant.id,
+            numbers,
+            scope,
+            occurred_at,
+            source=source.value,
+            reason=reason,
+            inbound_id=inbound_id,
+        )
+        head, _ = consenting.append(conn, tenant.id, head, revoked, self.now())
         return head
 
     def _remove(
@@ -932,6 +1376,18 @@ def _optional_reply(value: str | None, field_name: str) -> str | None:
     return _required_text(value, field_name, 480)
 
 
+def _optional_text(value: str | None, field_name: str, max_length: int) -> str | None:
+    return None if value is None else _required_text(value, field_name, max_length)
+
+
+def _positive(value: int | None, default: int, field_name: str) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 36_500:
+        raise InvalidInput(f"{field_name} must be a whole number from 1 to 36500", field=field_name)
+    return value
+
+
 def _slug(value: str, field_name: str) -> str:
     if not isinstance(value, str) or not is_slug(value):
         raise InvalidInput(
@@ -963,3 +1419,85 @@ def _found(value: _T | None, what: str, ref: str, field_name: str | None = None)
 
 def _replace_brand(program: Program, brand_id: str) -> Program:
     return replace(program, brand_id=brand_id)
+
+
+MAX_DISCLOSURE = 10_000
+MAX_EVIDENCE_BYTES = 16_384
+
+
+def _consent_evidence(
+    *,
+    medium: str,
+    level: str | None,
+    disclosure_text: str | None,
+    source_url: str | None,
+    keyword: str | None,
+    ip_address: str | None,
+    user_agent: str | None,
+    session_id: str | None,
+    occurred_at: datetime | None,
+    evidence: Mapping[str, Any] | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Validate a consent's evidence; every problem names its field."""
+    if medium not in MEDIUMS:
+        raise InvalidInput(
+            f"medium must be one of {', '.join(MEDIUMS)}; got {medium!r}", field="medium"
+        )
+    if level is not None and level not in {member.value for member in ConsentLevel}:
+        choices = ", ".join(member.value for member in ConsentLevel)
+        raise InvalidInput(f"level must be one of {choices}; got {level!r}", field="level")
+    text = disclosure_text.strip() if isinstance(disclosure_text, str) else None
+    if text is not None and len(text) > MAX_DISCLOSURE:
+        raise InvalidInput(
+            f"disclosure_text is longer than {MAX_DISCLOSURE} characters", field="disclosure_text"
+        )
+    if source_url is not None and (
+        len(source_url) > 2000 or not source_url.startswith(("http://", "https://"))
+    ):
+        raise InvalidInput(
+            "source_url must be an http(s) URL of at most 2000 characters", field="source_url"
+        )
+    address = None
+    if ip_address:
+        try:
+            address = str(ipaddress.ip_address(ip_address.strip()))
+        except ValueError:
+            raise InvalidInput(
+                f"{ip_address!r} is not an IPv4 or IPv6 address", field="ip_address"
+            ) from None
+    for name, value, limit in (
+        ("keyword", keyword, 200),
+        ("user_agent", user_agent, 1000),
+        ("session_id", session_id, 200),
+    ):
+        if value is not None and len(value) > limit:
+            raise InvalidInput(f"{name} is longer than {limit} characters", field=name)
+    if occurred_at is not None:
+        if occurred_at.tzinfo is None:
+            raise InvalidInput("occurred_at must include a time zone", field="occurred_at")
+        if occurred_at > now + timedelta(minutes=5):
+            raise InvalidInput("occurred_at is in the future", field="occurred_at")
+    if evidence is not None:
+        if not isinstance(evidence, Mapping):
+            raise InvalidInput("evidence must be a JSON object", field="evidence")
+        try:
+            size = len(json.dumps(evidence, sort_keys=True).encode("utf-8"))
+        except (TypeError, ValueError):
+            raise InvalidInput("evidence must be plain JSON", field="evidence") from None
+        if size > MAX_EVIDENCE_BYTES:
+            raise InvalidInput(
+                f"evidence is larger than {MAX_EVIDENCE_BYTES} bytes", field="evidence"
+            )
+    return {
+        "medium": medium,
+        "level": level,
+        "disclosure_text": text or None,
+        "source_url": source_url,
+        "keyword": keyword,
+        "ip_address": address,
+        "user_agent": user_agent,
+        "session_id": session_id,
+        "occurred_at": occurred_at,
+        "evidence": dict(evidence) if evidence is not None else None,
+    }

@@ -8,26 +8,46 @@ from hypothesis import strategies as st
 
 from consentry.domain.replies import (
     check_single_segment,
+    double_opt_in_request,
     gsm7_length,
     help_reply,
     opt_in_confirmation,
     opt_out_confirmation,
+    reconfirmation_request,
 )
 from consentry.errors import InvalidInput
 
 
-@given(brand=st.text(max_size=300), program=st.none() | st.text(max_size=300))
-def test_default_confirmations_fit_one_gsm7_segment_whatever_the_names(
-    brand: str, program: str | None
+@given(
+    brand=st.text(max_size=300),
+    program=st.text(max_size=300),
+    frequency=st.none() | st.text(max_size=300),
+)
+def test_default_replies_are_gsm7_and_the_opt_out_confirmation_fits_one_segment(
+    brand: str, program: str, frequency: str | None
 ) -> None:
+    septets = gsm7_length(opt_out_confirmation(brand))
+    assert septets is not None and septets <= 160
     for text in (
-        opt_out_confirmation(brand),
-        opt_in_confirmation(brand, program),
+        opt_in_confirmation(brand, program, frequency),
         help_reply(brand, program),
+        double_opt_in_request(brand, program, frequency),
+        reconfirmation_request(brand, program),
     ):
         septets = gsm7_length(text)
         assert septets is not None, text
-        assert septets <= 160, text
+        assert septets <= 306, text  # two concatenated segments at most
+
+
+def test_confirmation_and_double_opt_in_request_carry_the_required_elements() -> None:
+    for text in (
+        opt_in_confirmation("Acme", "Deals", "Up to 4 msgs/month", resubscribed=False),
+        double_opt_in_request("Acme", "Deals", "Up to 4 msgs/month"),
+    ):
+        assert "Acme" in text and "Deals" in text and "Up to 4 msgs/month" in text
+        assert "Msg&data rates may apply" in text
+        assert "HELP" in text and "STOP" in text
+    assert "Reply YES" in double_opt_in_request("Acme", "Deals")
 
 
 def test_opt_out_confirmation_says_no_more_messages_and_names_the_brand() -> None:

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from consentry._version import __version__
-from consentry.api import errors, inbound, optouts, registry
+from consentry.api import consents, errors, inbound, optouts, registry
 from consentry.service import Consentry
 
 
@@ -24,6 +24,7 @@ def create_app(service: Consentry) -> FastAPI:
     app.include_router(registry.router)
     app.include_router(optouts.router)
     app.include_router(inbound.router)
+    app.include_router(consents.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> JSONResponse:

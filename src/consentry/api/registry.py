@@ -57,6 +57,14 @@ def create_program(body: ProgramIn, tenant: TenantDep, app: ServiceDep) -> Progr
         help_reply=body.help_reply,
         opt_out_reply=body.opt_out_reply,
         opt_in_reply=body.opt_in_reply,
+        use_case=body.use_case,
+        description=body.description,
+        frequency=body.frequency,
+        consent_level=body.consent_level,
+        double_opt_in=body.double_opt_in,
+        pending_expiry_hours=body.pending_expiry_hours,
+        reconfirm_after_days=body.reconfirm_after_days,
+        reconfirm_idle_days=body.reconfirm_idle_days,
     )
     return ProgramOut.of(program)
 

@@ -66,6 +66,16 @@ class ProgramIn(Strict):
     help_reply: str | None = Field(default=None, max_length=480)
     opt_out_reply: str | None = Field(default=None, max_length=480)
     opt_in_reply: str | None = Field(default=None, max_length=480)
+    use_case: str | None = Field(default=None, max_length=64, description="e.g. lead_generation")
+    description: str | None = Field(default=None, max_length=1000)
+    frequency: str | None = Field(
+        default=None, max_length=200, description="e.g. Up to 4 msgs/month"
+    )
+    consent_level: Literal["implied", "express", "express_written"] | None = None
+    double_opt_in: bool = False
+    pending_expiry_hours: int | None = Field(default=None, ge=1, le=36_500)
+    reconfirm_after_days: int | None = Field(default=None, ge=1, le=36_500)
+    reconfirm_idle_days: int | None = Field(default=None, ge=1, le=36_500)
 
 
 class ProgramOut(BaseModel):
@@ -79,6 +89,14 @@ class ProgramOut(BaseModel):
     opt_out_reply: str | None
     opt_in_reply: str | None
     created_at: datetime
+    use_case: str | None
+    description: str | None
+    frequency: str | None
+    consent_level: str
+    double_opt_in: bool
+    pending_expiry_hours: int
+    reconfirm_after_days: int
+    reconfirm_idle_days: int
 
     @classmethod
     def of(cls, program: Program) -> ProgramOut:
@@ -93,6 +111,14 @@ class ProgramOut(BaseModel):
             opt_out_reply=program.opt_out_reply,
             opt_in_reply=program.opt_in_reply,
             created_at=program.created_at,
+            use_case=program.use_case,
+            description=program.description,
+            frequency=program.frequency,
+            consent_level=program.consent_level,
+            double_opt_in=program.double_opt_in,
+            pending_expiry_hours=program.pending_expiry_hours,
+            reconfirm_after_days=program.reconfirm_after_days,
+            reconfirm_idle_days=program.reconfirm_idle_days,
         )
 
 

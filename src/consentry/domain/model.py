@@ -17,6 +17,7 @@ class ReplyKind(StrEnum):
     OPT_OUT = "opt_out"
     OPT_IN = "opt_in"
     HELP = "help"
+    CONFIRM = "confirm"  # YES and its equivalents: confirms a pending double opt-in
     AMBIGUOUS = "ambiguous"
     OTHER = "other"
 
@@ -112,6 +113,14 @@ class Program:
     opt_out_reply: str | None
     opt_in_reply: str | None
     created_at: datetime
+    use_case: str | None = None
+    description: str | None = None
+    frequency: str | None = None
+    consent_level: str = "express"
+    double_opt_in: bool = False
+    pending_expiry_hours: int = 48
+    reconfirm_after_days: int = 30
+    reconfirm_idle_days: int = 365
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,13 +55,41 @@ def opt_out_confirmation(brand: str) -> str:
     )
 
 
-def opt_in_confirmation(brand: str, program: str | None) -> str:
-    """The reply to START / UNSTOP."""
+def opt_in_confirmation(
+    brand: str, program: str | None, frequency: str | None = None, *, resubscribed: bool = True
+) -> str:
+    """The confirmation after an opt-in (START / UNSTOP, or a recorded consent).
+
+    It carries the elements the AWS opt-in guidance and the Azure policy list for the first
+    message: brand and program, frequency, "Msg&data rates may apply", HELP and STOP.
+    """
     what = f" to {_short(program)}" if program else ""
+    verb = "resubscribed" if resubscribed else "subscribed"
     return (
-        f"{_short(brand)}: You are resubscribed{what}. Msg&data rates may apply. "
+        f"{_short(brand)}: You are {verb}{what}. {_frequency(frequency)} Msg&data rates may apply. "
         "Reply HELP for help, STOP to opt out."
     )
+
+
+def double_opt_in_request(brand: str, program: str, frequency: str | None = None) -> str:
+    """The request that a double opt-in program sends before anything else."""
+    return (
+        f"{_short(brand)}: Reply YES to confirm {_short(program)} texts. {_frequency(frequency)} "
+        "Msg&data rates may apply. Reply HELP for help, STOP to cancel."
+    )
+
+
+def reconfirmation_request(brand: str, program: str) -> str:
+    """The request to reconfirm a consent that has gone stale."""
+    return (
+        f"{_short(brand)}: Reply YES to keep getting {_short(program)} texts. "
+        "Msg&data rates may apply. Reply STOP to opt out."
+    )
+
+
+def _frequency(frequency: str | None) -> str:
+    text = _short(frequency) if frequency else "Msg frequency varies"
+    return text if text.endswith(".") else text + "."
 
 
 def help_reply(brand: str, support_contact: str | None) -> str:

@@ -41,6 +41,23 @@ _HASHED_FIELDS = (
     "evidence",
     "prev_hash",
 )
+# Fields added by later migrations enter the canonical form only when set, so that the hashes of
+# events written before them still verify.
+_OPTIONAL_HASHED_FIELDS = (
+    "brand_id",
+    "program_id",
+    "level",
+    "medium",
+    "disclosure_hash",
+    "source_url",
+    "keyword",
+    "ip_address",
+    "user_agent",
+    "session_id",
+    "source_timestamp",
+    "expires_at",
+)
+CONSENT_FIELDS = _OPTIONAL_HASHED_FIELDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +73,7 @@ class NewEvent:
     reason: str | None = None
     inbound_id: str | None = None
     evidence: Mapping[str, Any] | None = field(default=None)
+    consent: Mapping[str, Any] | None = None  # values for CONSENT_FIELDS (brand_id, level, ...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +136,8 @@ def append(
             "evidence": dict(event.evidence) if event.evidence is not None else None,
             "prev_hash": prev,
         }
+        for name in CONSENT_FIELDS:
+            row[name] = (event.consent or {}).get(name)
         row["hash"] = event_hash(row)
         prev = row["hash"]
         rows.append(row)
@@ -132,10 +152,18 @@ def append(
 
 
 def event_hash(row: Mapping[str, Any]) -> str:
-    """SHA-256 over the canonical JSON of an event's stored fields (including ``prev_hash``)."""
+    """SHA-256 (hex) of the UTF-8 bytes of :func:`canonical_form`."""
+    return hashlib.sha256(canonical_form(row).encode("utf-8")).hexdigest()
+
+
+def canonical_form(row: Mapping[str, Any]) -> str:
+    """The canonical JSON of an event: its stored fields (including ``prev_hash``), keys sorted,
+    no whitespace, timestamps as ISO 8601 with microseconds, later optional fields only when set."""
     canonical = {name: _canonical_value(row[name]) for name in _HASHED_FIELDS}
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    for name in _OPTIONAL_HASHED_FIELDS:
+        if row.get(name) is not None:
+            canonical[name] = _canonical_value(row[name])
+    return json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _canonical_value(value: Any) -> Any:
@@ -168,7 +196,8 @@ def verify_chain(conn: sa.Connection, tenant_id: str, batch: int = 5000) -> Chai
                 return ChainReport(False, count, expected_seq, f"event {expected_seq} is missing")
             if row["prev_hash"] != prev:
                 return ChainReport(False, count, row["seq"], "link to the previous event is broken")
-            if event_hash(dict(row)) != row["hash"]:
+            # A purged (redacted) event keeps only its links; its content can no longer be checked.
+            if row["redacted_at"] is None and event_hash(dict(row)) != row["hash"]:
                 return ChainReport(
                     False, count, row["seq"], "event content does not match its hash"
                 )
@@ -183,3 +212,39 @@ def verify_chain(conn: sa.Connection, tenant_id: str, batch: int = 5000) -> Chai
     if head is not None and (head.seq != last_seq or head.hash != prev):
         return ChainReport(False, count, last_seq + 1, "chain head does not match the last event")
     return ChainReport(True, count)
+
+
+def events_of(conn: sa.Connection, tenant_id: str, recipient: str) -> list[dict[str, Any]]:
+    """Every stored event of one recipient, oldest first, as plain dicts."""
+    query = (
+        sa.select(consent_events)
+        .where(consent_events.c.tenant_id == tenant_id, consent_events.c.recipient == recipient)
+        .order_by(consent_events.c.seq)
+    )
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def links(
+    conn: sa.Connection, tenant_id: str, first_seq: int, last_seq: int
+) -> list[dict[str, Any]]:
+    """The chain links (seq, prev_hash, hash) from ``first_seq`` to ``last_seq``, content-free."""
+    query = (
+        sa.select(consent_events.c.seq, consent_events.c.prev_hash, consent_events.c.hash)
+        .where(
+            consent_events.c.tenant_id == tenant_id,
+            consent_events.c.seq >= first_seq,
+            consent_events.c.seq <= last_seq,
+        )
+        .order_by(consent_events.c.seq)
+    )
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def head(conn: sa.Connection, tenant_id: str) -> ChainHead:
+    """The tenant's chain head, without locking it."""
+    row = conn.execute(
+        sa.select(ledger_heads.c.seq, ledger_heads.c.hash).where(
+            ledger_heads.c.tenant_id == tenant_id
+        )
+    ).one()
+    return ChainHead(seq=row.seq, hash=row.hash)

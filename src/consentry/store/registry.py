@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -120,6 +121,14 @@ def insert_program(conn: sa.Connection, program: Program) -> None:
             opt_out_reply=program.opt_out_reply,
             opt_in_reply=program.opt_in_reply,
             created_at=program.created_at,
+            use_case=program.use_case,
+            description=program.description,
+            frequency=program.frequency,
+            consent_level=program.consent_level,
+            double_opt_in=program.double_opt_in,
+            pending_expiry_hours=program.pending_expiry_hours,
+            reconfirm_after_days=program.reconfirm_after_days,
+            reconfirm_idle_days=program.reconfirm_idle_days,
         )
     )
 
@@ -177,6 +186,26 @@ def find_sender(conn: sa.Connection, tenant_id: str, ref: str) -> Sender | None:
     return _sender(row, _program_ids(conn, tenant_id, [row.sender_id]).get(row.sender_id, ()))
 
 
+def first_sender_of(conn: sa.Connection, tenant_id: str, program_id: str) -> Sender | None:
+    """The oldest verified-first sender serving a program: where its confirmations go out from."""
+    row = conn.execute(
+        sa.select(senders)
+        .join(
+            sender_programs,
+            sa.and_(
+                sender_programs.c.tenant_id == senders.c.tenant_id,
+                sender_programs.c.sender_id == senders.c.sender_id,
+            ),
+        )
+        .where(senders.c.tenant_id == tenant_id, sender_programs.c.program_id == program_id)
+        .order_by(senders.c.verified.desc(), senders.c.created_at)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return _sender(row, _program_ids(conn, tenant_id, [row.sender_id]).get(row.sender_id, ()))
+
+
 def list_senders(conn: sa.Connection, tenant_id: str) -> list[Sender]:
     rows = conn.execute(
         sa.select(senders).where(senders.c.tenant_id == tenant_id).order_by(senders.c.created_at)
@@ -203,7 +232,7 @@ def _program_ids(
     return {key: tuple(value) for key, value in found.items()}
 
 
-def _tenant(row: sa.Row[tuple[str, str, str, str, datetime]] | sa.Row) -> Tenant:  # type: ignore[type-arg]
+def _tenant(row: Any) -> Tenant:
     return Tenant(
         id=row.tenant_id,
         slug=row.slug,
@@ -213,7 +242,7 @@ def _tenant(row: sa.Row[tuple[str, str, str, str, datetime]] | sa.Row) -> Tenant
     )
 
 
-def _brand(row: sa.Row) -> Brand:  # type: ignore[type-arg]
+def _brand(row: Any) -> Brand:
     return Brand(
         id=row.brand_id,
         tenant_id=row.tenant_id,
@@ -225,7 +254,7 @@ def _brand(row: sa.Row) -> Brand:  # type: ignore[type-arg]
     )
 
 
-def _program(row: sa.Row) -> Program:  # type: ignore[type-arg]
+def _program(row: Any) -> Program:
     return Program(
         id=row.program_id,
         tenant_id=row.tenant_id,
@@ -238,10 +267,18 @@ def _program(row: sa.Row) -> Program:  # type: ignore[type-arg]
         opt_out_reply=row.opt_out_reply,
         opt_in_reply=row.opt_in_reply,
         created_at=row.created_at,
+        use_case=row.use_case,
+        description=row.description,
+        frequency=row.frequency,
+        consent_level=row.consent_level,
+        double_opt_in=bool(row.double_opt_in),
+        pending_expiry_hours=row.pending_expiry_hours,
+        reconfirm_after_days=row.reconfirm_after_days,
+        reconfirm_idle_days=row.reconfirm_idle_days,
     )
 
 
-def _sender(row: sa.Row, program_ids: tuple[str, ...]) -> Sender:  # type: ignore[type-arg]
+def _sender(row: Any, program_ids: tuple[str, ...]) -> Sender:
     return Sender(
         id=row.sender_id,
         tenant_id=row.tenant_id,

@@ -94,6 +94,15 @@ programs = sa.Table(
     sa.Column("opt_out_reply", sa.Text(), nullable=True),
     sa.Column("opt_in_reply", sa.Text(), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    # Consent settings (migration 0002).
+    sa.Column("use_case", sa.String(64), nullable=True),
+    sa.Column("description", sa.Text(), nullable=True),
+    sa.Column("frequency", sa.String(200), nullable=True),
+    sa.Column("consent_level", sa.String(32), nullable=False, server_default="express"),
+    sa.Column("double_opt_in", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("pending_expiry_hours", sa.Integer(), nullable=False, server_default="48"),
+    sa.Column("reconfirm_after_days", sa.Integer(), nullable=False, server_default="30"),
+    sa.Column("reconfirm_idle_days", sa.Integer(), nullable=False, server_default="365"),
     sa.UniqueConstraint("tenant_id", "slug", name="uq_programs_slug"),
     sa.ForeignKeyConstraint(
         ["tenant_id", "brand_id"], ["brands.tenant_id", "brands.brand_id"], name="fk_programs_brand"
@@ -169,6 +178,20 @@ consent_events = sa.Table(
     sa.Column("evidence", sa.JSON(), nullable=True),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    # Consent evidence (migration 0002); null for opt-out events.
+    sa.Column("brand_id", sa.String(40), nullable=True),
+    sa.Column("program_id", sa.String(40), nullable=True),
+    sa.Column("level", sa.String(32), nullable=True),
+    sa.Column("medium", sa.String(32), nullable=True),
+    sa.Column("disclosure_hash", sa.String(64), nullable=True),
+    sa.Column("source_url", sa.Text(), nullable=True),
+    sa.Column("keyword", sa.String(200), nullable=True),
+    sa.Column("ip_address", sa.String(64), nullable=True),
+    sa.Column("user_agent", sa.Text(), nullable=True),
+    sa.Column("session_id", sa.String(200), nullable=True),
+    sa.Column("source_timestamp", UTCDateTime(), nullable=True),
+    sa.Column("expires_at", UTCDateTime(), nullable=True),
+    sa.Column("redacted_at", UTCDateTime(), nullable=True),
     sa.UniqueConstraint("tenant_id", "event_id", name="uq_consent_events_event_id"),
     sa.Index("ix_consent_events_recipient", "tenant_id", "recipient", "seq"),
 )
@@ -180,6 +203,37 @@ ledger_heads = sa.Table(
     sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
     sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# The exact disclosure texts people saw, stored once each and referenced by SHA-256.
+disclosures = sa.Table(
+    "disclosures",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("disclosure_hash", sa.String(64), primary_key=True),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("first_seen_at", UTCDateTime(), nullable=False),
+)
+
+# Current consent per recipient and program, derived from the ledger (rebuildable).
+consents = sa.Table(
+    "consents",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("recipient", sa.String(16), primary_key=True),
+    sa.Column("program_id", sa.String(40), primary_key=True),
+    sa.Column("brand_id", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("level", sa.String(32), nullable=False),
+    sa.Column("granted_at", UTCDateTime(), nullable=True),
+    sa.Column("requested_at", UTCDateTime(), nullable=True),
+    sa.Column("expires_at", UTCDateTime(), nullable=True),
+    sa.Column("reconfirmation_requested_at", UTCDateTime(), nullable=True),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+    sa.Column(
+        "last_event_seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+    ),
+    sa.Index("ix_consents_program", "tenant_id", "program_id", "status"),
 )
 
 inbound = sa.Table(

@@ -1,0 +1,200 @@
+"""Reads and writes of the derived consent state (``consents``) and of disclosure texts.
+
+The state changes only in the transaction that appends the consent events it derives from, and
+:func:`rebuild` recomputes it from the ledger alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Iterator
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from consentry.domain.consent import (
+    CONSENT_EVENT_KINDS,
+    ConsentEventKind,
+    ConsentFact,
+    ConsentLevel,
+    ConsentState,
+    ConsentStatus,
+    fold,
+)
+from consentry.store.tables import consent_events, consents, disclosures
+
+
+def disclosure_hash(text: str) -> str:
+    """SHA-256 of a disclosure text (UTF-8), the key it is stored under."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def store_disclosure(conn: sa.Connection, tenant_id: str, text: str, now: datetime) -> str:
+    """Store a disclosure text once; return its hash."""
+    digest = disclosure_hash(text)
+    exists = conn.execute(
+        sa.select(disclosures.c.disclosure_hash).where(
+            disclosures.c.tenant_id == tenant_id, disclosures.c.disclosure_hash == digest
+        )
+    ).first()
+    if exists is None:
+        conn.execute(
+            sa.insert(disclosures).values(
+                tenant_id=tenant_id, disclosure_hash=digest, text=text, first_seen_at=now
+            )
+        )
+    return digest
+
+
+def disclosure_texts(
+    conn: sa.Connection, tenant_id: str, hashes: Collection[str]
+) -> dict[str, str]:
+    if not hashes:
+        return {}
+    query = sa.select(disclosures.c.disclosure_hash, disclosures.c.text).where(
+        disclosures.c.tenant_id == tenant_id, disclosures.c.disclosure_hash.in_(list(hashes))
+    )
+    return {row.disclosure_hash: row.text for row in conn.execute(query)}
+
+
+def states(
+    conn: sa.Connection, tenant_id: str, recipient: str, program_ids: Collection[str] | None = None
+) -> dict[str, ConsentState]:
+    """The recipient's consent per program (all programs, or those given)."""
+    query = sa.select(consents).where(
+        consents.c.tenant_id == tenant_id, consents.c.recipient == recipient
+    )
+    if program_ids is not None:
+        query = query.where(consents.c.program_id.in_(list(program_ids)))
+    return {row.program_id: _state(row) for row in conn.execute(query)}
+
+
+def save(conn: sa.Connection, tenant_id: str, state: ConsentState) -> None:
+    """Write one derived state (insert or replace)."""
+    key = (
+        consents.c.tenant_id == tenant_id,
+        consents.c.recipient == state.recipient,
+        consents.c.program_id == state.program_id,
+    )
+    values = _values(state)
+    if conn.execute(sa.update(consents).where(*key).values(**values)).rowcount == 0:
+        conn.execute(
+            sa.insert(consents).values(
+                tenant_id=tenant_id,
+                recipient=state.recipient,
+                program_id=state.program_id,
+                **values,
+            )
+        )
+
+
+def iterate(conn: sa.Connection, tenant_id: str) -> Iterator[ConsentState]:
+    query = (
+        sa.select(consents)
+        .where(consents.c.tenant_id == tenant_id)
+        .order_by(consents.c.recipient, consents.c.program_id)
+    )
+    for row in conn.execute(query):
+        yield _state(row)
+
+
+def pending_expired(conn: sa.Connection, tenant_id: str, now: datetime) -> list[ConsentState]:
+    """Pending double opt-ins whose confirmation window has closed."""
+    query = sa.select(consents).where(
+        consents.c.tenant_id == tenant_id,
+        consents.c.status == ConsentStatus.PENDING.value,
+        consents.c.expires_at <= now,
+    )
+    return [_state(row) for row in conn.execute(query)]
+
+
+def replay(
+    conn: sa.Connection, tenant_id: str, batch: int = 5000
+) -> dict[tuple[str, str], ConsentState]:
+    """Fold every consent event of the tenant's ledger, in order, into states."""
+    found: dict[tuple[str, str], ConsentState] = {}
+    last = 0
+    while True:
+        rows = conn.execute(
+            sa.select(consent_events)
+            .where(
+                consent_events.c.tenant_id == tenant_id,
+                consent_events.c.seq > last,
+                consent_events.c.kind.in_(sorted(CONSENT_EVENT_KINDS)),
+            )
+            .order_by(consent_events.c.seq)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return found
+        for row in rows:
+            key = (row.recipient, row.program_id)
+            folded = fold(found.get(key), fact_of(row))
+            if folded is not None:
+                found[key] = folded
+        last = rows[-1].seq
+
+
+def rebuild(conn: sa.Connection, tenant_id: str) -> int:
+    """Replace the tenant's derived consent state by a replay of its ledger; return the count."""
+    replayed = replay(conn, tenant_id)
+    conn.execute(sa.delete(consents).where(consents.c.tenant_id == tenant_id))
+    if replayed:
+        conn.execute(
+            sa.insert(consents),
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "recipient": s.recipient,
+                    "program_id": s.program_id,
+                    **_values(s),
+                }
+                for s in replayed.values()
+            ],
+        )
+    return len(replayed)
+
+
+def fact_of(row: Any) -> ConsentFact:
+    """The fold's view of a stored consent event row."""
+    return ConsentFact(
+        kind=ConsentEventKind(row.kind),
+        recipient=row.recipient,
+        brand_id=row.brand_id,
+        program_id=row.program_id,
+        occurred_at=row.occurred_at,
+        seq=row.seq,
+        level=ConsentLevel(row.level) if row.level else None,
+        expires_at=row.expires_at,
+    )
+
+
+def _values(state: ConsentState) -> dict[str, Any]:
+    return {
+        "brand_id": state.brand_id,
+        "status": state.status.value,
+        "level": state.level.value,
+        "granted_at": state.granted_at,
+        "requested_at": state.requested_at,
+        "expires_at": state.expires_at,
+        "reconfirmation_requested_at": state.reconfirmation_requested_at,
+        "revoked_at": state.revoked_at,
+        "last_event_seq": state.last_event_seq,
+    }
+
+
+def _state(row: Any) -> ConsentState:
+    return ConsentState(
+        recipient=row.recipient,
+        brand_id=row.brand_id,
+        program_id=row.program_id,
+        status=ConsentStatus(row.status),
+        level=ConsentLevel(row.level),
+        granted_at=row.granted_at,
+        requested_at=row.requested_at,
+        expires_at=row.expires_at,
+        reconfirmation_requested_at=row.reconfirmation_requested_at,
+        revoked_at=row.revoked_at,
+        last_event_seq=row.last_event_seq,
+    )
