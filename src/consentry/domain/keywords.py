@@ -1,4 +1,4 @@
-"""Classify an inbound SMS reply: opt-out, opt-in, help, ambiguous or other.
+"""Classify an inbound SMS reply: opt-out, opt-in, help, confirm, ambiguous or other.
 
 ``classify(text, language=None)`` says what a reply asks for and why: the listed keyword or
 phrase that matched, the language of its list, the normalisation stage at which it matched,
@@ -41,13 +41,16 @@ opt_in > confirm. "STOP HELP" and "stop start" are opt_out: honouring a revocati
 not meant costs the person one START, ignoring one that was meant breaks the TCPA. For the
 same reason a revocation phrase wins over a negation around it ("if you don't stop texting me").
 
-Confirm keywords ("YES" and its translations) give kind ``other`` with ``keyword`` set (e.g.
-"YES"): the service may use them to confirm a pending double opt-in, but a "yes" never
-re-subscribes anybody on its own, unlike Twilio's number-level filter.
+A reply that is only "YES" (or a translation) is ``confirm``, never ``opt_in``: it confirms a
+pending double opt-in, but unlike Twilio's number-level filter a "yes" that answers some other
+question ("Can you make 3pm?") never re-subscribes anybody who replied STOP.
 
-Long replies: only the first ``MAX_ANALYSED_CHARS`` characters (after trimming) are analysed,
-so the time per reply stays bounded; a keyword reply is short, and a long message that
-revokes consent says so early. ``classify`` never raises for any ``str``.
+Long replies: only the first ``MAX_ANALYSED_CHARS`` characters (after trimming, and again
+after NFKC, which can lengthen text) are analysed. That bounds the time per reply: a few
+milliseconds for the worst adversarial text, microseconds for real replies. A keyword reply is
+short and a long message that revokes consent says so early; a revocation hidden behind 1,000
+characters of other text is not seen. ``classify`` never raises for any ``str``, lone
+surrogates included.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from importlib import resources
+from itertools import pairwise
 from typing import Any
 
 from consentry.domain.model import Classification, ReplyKind
@@ -105,7 +109,7 @@ def classify(text: str, language: str | None = None) -> Classification:
     folding = lexicon.folding
     if hit := whole[Stage.EXACT].get(text.upper()):
         return _pick(hit, prefer).verdict(Stage.EXACT)
-    cased = _fold_case(text)
+    cased = _fold_case(text)[:MAX_ANALYSED_CHARS]  # NFKC may lengthen it (U+FDFA: 18 letters)
     if hit := whole[Stage.NFKC_CASEFOLD].get(cased):
         return _pick(hit, prefer).verdict(Stage.NFKC_CASEFOLD)
     norm = _strip_punctuation(cased)
@@ -156,7 +160,7 @@ _REPLY_KINDS = {
     _AMBIGUOUS: ReplyKind.AMBIGUOUS,
     _HELP: ReplyKind.HELP,
     _OPT_IN: ReplyKind.OPT_IN,
-    _CONFIRM: ReplyKind.OTHER,
+    _CONFIRM: ReplyKind.CONFIRM,
     _OTHER: ReplyKind.OTHER,
 }
 _NOTHING = Classification(kind=ReplyKind.OTHER)
@@ -303,23 +307,35 @@ def _analyse(norm: str, cased: str, lexicon: _Lexicon, prefer: str | None) -> Cl
     compact = "".join(words) if _COMPACT_SCRIPT.search(norm) else ""
     if compact and (entry := _compact_keyword(compact, lexicon, prefer)):
         return entry.verdict(Stage.COMPACT)
-    hits = [e for _, _, e in lexicon.revocation.find(words)]
+    hits = lexicon.phrases.find(words)
+    found = [entry for _, _, entry, role in hits if role is _Role.REVOCATION]
     if compact:
-        hits += lexicon.compact_revocation.find(compact)
-    if hits:
-        return _pick(hits, prefer).verdict(Stage.PHRASE)
-    if not lexicon.signal_words.isdisjoint(words) and (entry := _clause(cased, lexicon, prefer)):
+        found += lexicon.compact_revocation.find(compact)
+    if found:
+        return _pick(found, prefer).verdict(Stage.PHRASE)
+    unexplained, explained = _signals(hits, compact, lexicon)
+    if unexplained and (entry := _clause(cased, lexicon, prefer)):
         return entry.verdict(Stage.CLAUSE)
-    hits = [e for _, _, e in lexicon.ambiguous.find(words)]
+    found = [entry for _, _, entry, role in hits if role is _Role.AMBIGUOUS]
     if compact:
-        hits += lexicon.compact_ambiguous.find(compact)
-    if hits:
-        return _pick(hits, prefer).verdict(Stage.PHRASE)
+        found += lexicon.compact_ambiguous.find(compact)
+    if found:
+        return _pick(found, prefer).verdict(Stage.PHRASE)
     if not lexicon.near_misses.keys().isdisjoint(words):
         slips = [lexicon.near_misses[w] for w in words if w in lexicon.near_misses]
         if all(w in lexicon.near_misses or w in lexicon.tokens for w in words):
             return _pick(slips, prefer).verdict(Stage.NEAR_MISS)
-    return _signals(words, compact, lexicon, prefer)
+    if unexplained:
+        return _pick(unexplained, prefer).verdict(Stage.IN_SENTENCE)
+    if explained:
+        entry = _pick(explained, prefer)
+        return Classification(
+            kind=ReplyKind.OTHER,
+            language=entry.language,
+            stage=Stage.NEGATIVE_CONTEXT.value,
+            source=entry.source,
+        )
+    return _NOTHING
 
 
 def _all_keywords(words: Sequence[str], lexicon: _Lexicon, prefer: str | None) -> list[_Entry]:
@@ -376,27 +392,17 @@ def _clause(cased: str, lexicon: _Lexicon, prefer: str | None) -> _Entry | None:
 
 
 def _signals(
-    words: tuple[str, ...], compact: str, lexicon: _Lexicon, prefer: str | None
-) -> Classification:
-    """Ambiguous if a rare opt-out word is not explained by a negative context, else other."""
-    signals = lexicon.signals.find(words)
-    contexts = lexicon.negatives.find(words) if signals else []
-    unexplained = [e for at, _, e in signals if not any(a <= at < b for a, b, _ in contexts)]
-    explained = [e for _, _, e in contexts]
+    hits: list[_Hit], compact: str, lexicon: _Lexicon
+) -> tuple[list[_Entry], list[_Entry]]:
+    """Rare opt-out words outside any negative context, and the contexts that explain others."""
+    signals = [(at, entry) for at, _, entry, role in hits if role is _Role.SIGNAL]
+    contexts = [(a, b, entry) for a, b, entry, role in hits if role is _Role.NEGATIVE]
+    unexplained = [e for at, e in signals if not any(a <= at < b for a, b, _ in contexts)]
+    explained = [e for _, _, e in contexts] if signals else []
     if compact and lexicon.compact_signals.find(compact):
         unexplained += lexicon.compact_signals.find(lexicon.compact_negatives.remove(compact))
         explained += lexicon.compact_negatives.find(compact)
-    if unexplained:
-        return _pick(unexplained, prefer).verdict(Stage.IN_SENTENCE)
-    if explained:
-        entry = _pick(explained, prefer)
-        return Classification(
-            kind=ReplyKind.OTHER,
-            language=entry.language,
-            stage=Stage.NEGATIVE_CONTEXT.value,
-            source=entry.source,
-        )
-    return _NOTHING
+    return unexplained, explained
 
 
 def _only_symbols(cased: str, lexicon: _Lexicon, prefer: str | None) -> Classification:
@@ -408,31 +414,58 @@ def _only_symbols(cased: str, lexicon: _Lexicon, prefer: str | None) -> Classifi
 # --- the lexicon: every list, indexed for the stages -----------------------------------------
 
 
+class _Role(StrEnum):
+    """What a phrase found inside a reply means."""
+
+    REVOCATION = "revocation"
+    AMBIGUOUS = "ambiguous"
+    SIGNAL = "signals"
+    NEGATIVE = "negative_contexts"
+
+
+_Hit = tuple[int, int, _Entry, _Role]
+
+
 class _PhraseIndex:
-    """Word sequences found anywhere in a reply, indexed by their first word."""
+    """Word sequences found anywhere in a reply, indexed by their first one or two words.
+
+    One index holds every role, so a reply is scanned once whatever it contains.
+    """
 
     def __init__(self) -> None:
-        self._by_first: dict[str, list[tuple[tuple[str, ...], _Entry]]] = {}
+        self._singles: dict[str, list[tuple[_Entry, _Role]]] = {}
+        self._pairs: dict[tuple[str, str], list[tuple[tuple[str, ...], _Entry, _Role]]] = {}
         self._firsts: frozenset[str] = frozenset()
 
-    def add(self, words: tuple[str, ...], entry: _Entry) -> None:
+    def add(self, words: tuple[str, ...], entry: _Entry, role: _Role) -> None:
         self._firsts |= {words[0]}
-        candidates = self._by_first.setdefault(words[0], [])
-        if all(existing != words or e.language != entry.language for existing, e in candidates):
-            candidates.append((words, entry))
-            candidates.sort(key=lambda c: -len(c[0]))
+        if len(words) == 1:
+            singles = self._singles.setdefault(words[0], [])
+            if all(e.language != entry.language or r != role for e, r in singles):
+                singles.append((entry, role))
+            return
+        pairs = self._pairs.setdefault((words[0], words[1]), [])
+        if all(p != words or e.language != entry.language or r != role for p, e, r in pairs):
+            pairs.append((words, entry, role))
+            pairs.sort(key=lambda candidate: -len(candidate[0]))
 
-    def find(self, words: tuple[str, ...]) -> list[tuple[int, int, _Entry]]:
-        """Every occurrence as (start, end, entry), in reading order, longest first."""
+    def find(self, words: tuple[str, ...]) -> list[_Hit]:
+        """Every occurrence as (start, end, entry, role), in reading order, longest first."""
         if self._firsts.isdisjoint(words):
             return []
-        by_first = self._by_first
         found = []
+        singles = self._singles
         for start, word in enumerate(words):
-            for phrase, entry in by_first.get(word, ()):
+            for entry, role in singles.get(word, ()):
+                found.append((start, start + 1, entry, role))
+        pairs = self._pairs
+        for start, pair in enumerate(pairwise(words)):
+            for phrase, entry, role in pairs.get(pair, ()):
                 end = start + len(phrase)
                 if words[start:end] == phrase:
-                    found.append((start, end, entry))
+                    found.append((start, end, entry, role))
+        if len(found) > 1:
+            found.sort(key=lambda hit: (hit[0], hit[0] - hit[1]))
         return found
 
 
@@ -457,6 +490,8 @@ class _SubstringIndex:
 
 @dataclass(slots=True)
 class _Lexicon:
+    """Every list of every language, normalised once and indexed for the stage that reads it."""
+
     languages: tuple[str, ...]
     aliases: dict[str, str]
     folding: _Folding
@@ -469,16 +504,12 @@ class _Lexicon:
     fillers: frozenset[str]
     filler_phrases: re.Pattern[str] | None
     filler_starts: frozenset[str]
-    revocation: _PhraseIndex
-    ambiguous: _PhraseIndex
-    signals: _PhraseIndex
-    negatives: _PhraseIndex
+    phrases: _PhraseIndex
     compact_revocation: _SubstringIndex
     compact_ambiguous: _SubstringIndex
     compact_signals: _SubstringIndex
     compact_negatives: _SubstringIndex
     signal_keys: frozenset[str]
-    signal_words: frozenset[str]
     keyword_words: frozenset[str]
     near_misses: dict[str, _Entry]
     symbols: dict[str, _Entry]
@@ -527,6 +558,8 @@ def _check_document(document: Mapping[str, Any], name: str) -> None:
         if key not in _LIST_KINDS or not isinstance(lists, list):
             raise ValueError(f"{name}: unknown table {key!r}")
         for index, table in enumerate(lists, start=1):
+            if not isinstance(table, dict):
+                raise ValueError(f"{name}: {key!r} must be an array of tables ([[{key}]])")
             citation = table.get("citation")
             if not isinstance(citation, str) or not citation.strip():
                 raise ValueError(f"{name}: [[{key}]] #{index} has no citation")
@@ -558,8 +591,8 @@ class _LexiconBuilder:
         self.canonical: dict[tuple[str, str], _Entry] = {}
 
     def build(self) -> _Lexicon:
-        revocation, ambiguous, signals, negatives = (_PhraseIndex() for _ in range(4))
-        substrings = {k: _SubstringIndex() for k in ("revocation", "ambiguous", "signals", "neg")}
+        phrases = _PhraseIndex()
+        substrings = {role: _SubstringIndex() for role in _Role}
         prefixes: set[str] = set()
         suffixes: set[str] = set()
         symbols: dict[str, _Entry] = {}
@@ -572,22 +605,15 @@ class _LexiconBuilder:
                 for table in document.get(kind, []):
                     for word in table.get("keywords", []):
                         self._add_keyword(word, kind, code, table, compact)
-            phrase_lists = (
-                ("revocation", revocation, _OPT_OUT, "phrases"),
-                ("ambiguous", ambiguous, _AMBIGUOUS, "phrases"),
-                ("signals", signals, _AMBIGUOUS, "words"),
-                ("negative_contexts", negatives, "other", "phrases"),
-            )
-            for list_name, index, kind, field_name in phrase_lists:
-                for table in document.get(list_name, []):
+            for role, kind, field_name in _PHRASE_LISTS:
+                for table in document.get(role.value, []):
                     for phrase in table.get(field_name, []):
-                        entry, words = self._phrase(phrase, kind, code, table, list_name)
-                        index.add(words, entry)
-                        if list_name == "signals":
+                        entry, words = self._phrase(phrase, kind, code, table, role)
+                        phrases.add(words, entry, role)
+                        if role is _Role.SIGNAL:
                             signal_keys.add(entry.key)
                         if compact:
-                            short = "neg" if list_name == "negative_contexts" else list_name
-                            substrings[short].add("".join(words), entry)
+                            substrings[role].add("".join(words), entry)
             for table in document.get("affixes", []):
                 prefixes.update(self._compact_form(w) for w in table.get("prefixes", []))
                 suffixes.update(self._compact_form(w) for w in table.get("suffixes", []))
@@ -616,16 +642,12 @@ class _LexiconBuilder:
             fillers=self.fillers,
             filler_phrases=self.filler_phrases,
             filler_starts=self.filler_starts,
-            revocation=revocation,
-            ambiguous=ambiguous,
-            signals=signals,
-            negatives=negatives,
-            compact_revocation=substrings["revocation"],
-            compact_ambiguous=substrings["ambiguous"],
-            compact_signals=substrings["signals"],
-            compact_negatives=substrings["neg"],
+            phrases=phrases,
+            compact_revocation=substrings[_Role.REVOCATION],
+            compact_ambiguous=substrings[_Role.AMBIGUOUS],
+            compact_signals=substrings[_Role.SIGNAL],
+            compact_negatives=substrings[_Role.NEGATIVE],
             signal_keys=frozenset(signal_keys),
-            signal_words=frozenset(w for k in signal_keys for w in k.split()),
             keyword_words=frozenset(w for k in tokens for w in k.split()),
             near_misses={**self._typing_slips(curated, tokens), **curated},
             symbols=symbols,
@@ -670,8 +692,8 @@ class _LexiconBuilder:
                 account_wide=bool(table.get("account_wide", False)),
             )
             self.canonical[(code, key)] = entry
-        elif entry.kind != kind:
-            raise ValueError(f"{code}: {word!r} is listed as both {entry.kind} and {kind}")
+        elif entry.kind != kind or entry.account_wide != bool(table.get("account_wide", False)):
+            raise ValueError(f"{code}: {word!r} is listed twice with different meanings")
         forms = [word.strip().upper()]
         text = _fold_case(word)
         forms.append(text)
@@ -689,12 +711,12 @@ class _LexiconBuilder:
             _append_once(self.compact.setdefault(key.replace(" ", ""), []), entry)
 
     def _phrase(
-        self, phrase: str, kind: str, code: str, table: Mapping[str, Any], list_name: str
+        self, phrase: str, kind: str, code: str, table: Mapping[str, Any], role: _Role
     ) -> tuple[_Entry, tuple[str, ...]]:
         key = self._drop_fillers(_fold(phrase, self.folding))
         if not key:
-            raise ValueError(f"{code}: [[{list_name}]] entry {phrase!r} is empty once normalised")
-        shown = " ".join(phrase.split()).upper() if list_name == "signals" else phrase
+            raise ValueError(f"{code}: [[{role.value}]] entry {phrase!r} is empty once normalised")
+        shown = " ".join(phrase.split()).upper() if role is _Role.SIGNAL else phrase
         entry = _Entry(
             kind=kind,
             keyword=shown,
@@ -708,24 +730,33 @@ class _LexiconBuilder:
     def _typing_slips(
         self, curated: Mapping[str, _Entry], tokens: Mapping[str, tuple[_Entry, ...]]
     ) -> dict[str, _Entry]:
-        """One-slip variants (drop, swap, double) of long single-word opt-out keywords."""
+        """One-slip variants (drop, swap, double) of long single-word opt-out keywords.
+
+        Both the keyword and the variant must have ``min_length`` letters: shorter variants
+        are too often everyday words ("hint" from Tagalog "hinto").
+        """
         table = self.confusables["typing_slips"]
         minimum, citation = int(table["min_length"]), table["citation"]
         taken = set(tokens) | set(curated) | set(self.fillers)
         slips: dict[str, _Entry] = {}
         for key, entries in tokens.items():
             entry = entries[0]
-            if entry.kind != _OPT_OUT or len(key) < minimum or not key.isascii():
-                continue
-            if not key.isalpha():
+            if entry.kind != _OPT_OUT or not (key.isascii() and key.isalpha()):
                 continue
             slip = _Entry(_AMBIGUOUS, entry.keyword, entry.language, citation)
             for variant in _one_slip_variants(key):
-                if variant not in taken:
+                if len(variant) >= minimum and variant not in taken:
                     slips.setdefault(variant, slip)
         return slips
 
 
+# Lists found inside a reply: their role, the kind their entries report, their field name.
+_PHRASE_LISTS = (
+    (_Role.REVOCATION, _OPT_OUT, "phrases"),
+    (_Role.AMBIGUOUS, _AMBIGUOUS, "phrases"),
+    (_Role.SIGNAL, _AMBIGUOUS, "words"),
+    (_Role.NEGATIVE, _OTHER, "phrases"),
+)
 _WHOLE_STAGES = (
     Stage.EXACT,
     Stage.NFKC_CASEFOLD,
