@@ -58,6 +58,7 @@ from consentry.store import (
     ledger,
     messages,
     registry,
+    retention,
     upgrade,
 )
 from consentry.store import optouts as optout_store
@@ -135,6 +136,19 @@ class ConsentOutcome:
     outbox_id: str | None = None
     still_opted_out: tuple[Scope, ...] = ()
     notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentImportReport:
+    """What a consent import did: ``imported`` is False when any row was rejected."""
+
+    rows: int
+    events: int
+    rejected: tuple[RejectedRow, ...] = ()
+
+    @property
+    def imported(self) -> bool:
+        return not self.rejected
 
 
 @dataclass(frozen=True, slots=True)
@@ -873,6 +887,126 @@ class Consentry:
             notes=tuple(notes),
         )
 
+    def import_consents(
+        self,
+        tenant: Tenant,
+        program: str,
+        rows: Iterable[tuple[int, Mapping[str, str]]],
+        *,
+        source_name: str = "import",
+        actor: str | None = None,
+    ) -> ConsentImportReport:
+        """Import existing consent records with their original times, all rows or none.
+
+        Each event is flagged as imported in its evidence (file and line). A double opt-in
+        program needs a ``confirmed_at`` per row (recorded as a request plus a confirmation).
+        Nothing is sent to anybody.
+        """
+        now = self.now()
+        with self._read() as conn:
+            target = _found(registry.find_program(conn, tenant.id, program), "program", program)
+        double = needs_double_opt_in(target.use_case, target.double_opt_in)
+        writes: list[consenting.ConsentWrite] = []
+        rejected: list[RejectedRow] = []
+        total = 0
+        for line, row in rows:
+            total += 1
+            try:
+                writes.extend(
+                    self._imported_consent(
+                        tenant, target, row, line, source_name, double, actor, now
+                    )
+                )
+            except InvalidInput as error:
+                where = f"{error.field}: " if error.field else ""
+                rejected.append(
+                    RejectedRow(line, str(row.get("recipient", ""))[:64], where + error.message)
+                )
+        if rejected:
+            return ConsentImportReport(total, 0, tuple(rejected))
+        writes.sort(key=lambda write: write.occurred_at)
+        with self.engine.begin() as conn:
+            head = ledger.lock_head(conn, tenant.id)
+            consenting.append(conn, tenant.id, head, writes, now)
+        return ConsentImportReport(total, len(writes))
+
+    def _imported_consent(
+        self,
+        tenant: Tenant,
+        program: Program,
+        row: Mapping[str, str],
+        line: int,
+        source_name: str,
+        double: bool,
+        actor: str | None,
+        now: datetime,
+    ) -> list[consenting.ConsentWrite]:
+        number = to_e164(row.get("recipient", ""), tenant.default_region, field="recipient")
+        occurred = _timestamp(row.get("occurred_at"), "occurred_at")
+        if occurred is None:
+            raise InvalidInput("occurred_at is required", field="occurred_at")
+        fields = _consent_evidence(
+            medium=row.get("medium", "import"),
+            level=row.get("level"),
+            disclosure_text=row.get("disclosure_text"),
+            source_url=row.get("source_url"),
+            keyword=row.get("keyword"),
+            ip_address=row.get("ip_address"),
+            user_agent=row.get("user_agent"),
+            session_id=row.get("session_id"),
+            occurred_at=occurred,
+            evidence={"imported": True, "file": source_name, "line": line},
+            now=now,
+        )
+        level = ConsentLevel(fields.pop("level") or program.consent_level)
+        fields.pop("occurred_at")
+        if level is not ConsentLevel.IMPLIED and not fields["disclosure_text"]:
+            raise InvalidInput(
+                "disclosure_text is required for express consent", field="disclosure_text"
+            )
+        confirmed = _timestamp(row.get("confirmed_at"), "confirmed_at")
+        if double and confirmed is None:
+            raise InvalidInput(
+                "this program needs double opt-in: give confirmed_at", field="confirmed_at"
+            )
+        if confirmed is not None and (
+            confirmed < occurred or confirmed > now + timedelta(minutes=5)
+        ):
+            raise InvalidInput(
+                "confirmed_at must lie between occurred_at and now", field="confirmed_at"
+            )
+        common: dict[str, Any] = {
+            "recipient": number,
+            "brand_id": program.brand_id,
+            "program_id": program.id,
+            "source": "import",
+            "level": level,
+            "source_timestamp": occurred,
+            "actor": actor,
+        }
+        if confirmed is None:
+            return [
+                consenting.ConsentWrite(
+                    kind=ConsentEventKind.GRANTED, occurred_at=occurred, **common, **fields
+                )
+            ]
+        return [
+            consenting.ConsentWrite(
+                kind=ConsentEventKind.REQUESTED, occurred_at=occurred, **common, **fields
+            ),
+            consenting.ConsentWrite(
+                kind=ConsentEventKind.CONFIRMED,
+                occurred_at=confirmed,
+                recipient=number,
+                brand_id=program.brand_id,
+                program_id=program.id,
+                source="import",
+                source_timestamp=confirmed,
+                actor=actor,
+                evidence=fields["evidence"],
+            ),
+        ]
+
     def request_reconfirmation(
         self, tenant: Tenant, recipient: str, program: str
     ) -> ConsentOutcome:
@@ -991,6 +1125,45 @@ class Consentry:
             head = ledger.head(conn, tenant.id)
             state = self._recipient_view(conn, tenant, recipient)
         return proof.bundle(tenant, recipient, events, texts, links, head, state, self.now())
+
+    def purge(
+        self, tenant: Tenant, *, older_than_years: int | None = None, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Purge the records of relationships that ended more than ``older_than_years`` ago.
+
+        Refuses a retention under the minimum (4 years, the consent-record rule); never touches a
+        recipient with an opt-out in force, a live consent, or any event younger than the cut-off.
+        Ledger rows are redacted, not deleted, so the hash chain still verifies.
+        """
+        rules = consent_rules()
+        years = rules.retention_default_years if older_than_years is None else older_than_years
+        if (
+            isinstance(years, bool)
+            or not isinstance(years, int)
+            or years < rules.retention_minimum_years
+        ):
+            raise InvalidInput(
+                f"retention must be at least {rules.retention_minimum_years} years "
+                f"({rules.citation('retention')})",
+                field="older_than_years",
+            )
+        now = self.now()
+        cutoff = (
+            now.replace(year=now.year - years)
+            if not (now.month == 2 and now.day == 29)
+            else (now.replace(year=now.year - years, day=28))
+        )
+        with self.engine.begin() as conn:
+            ledger.lock_head(conn, tenant.id)
+            recipients = retention.purgeable(conn, tenant.id, cutoff)
+            if dry_run:
+                return {
+                    "cutoff": cutoff.isoformat(),
+                    "recipients": len(recipients),
+                    "dry_run": True,
+                }
+            counts = retention.purge(conn, tenant.id, recipients, cutoff, now)
+        return {"cutoff": cutoff.isoformat(), "dry_run": False, **counts}
 
     def _recipient_view(self, conn: sa.Connection, tenant: Tenant, recipient: str) -> RecipientView:
         return RecipientView(
@@ -1501,3 +1674,16 @@ def _consent_evidence(
         "occurred_at": occurred_at,
         "evidence": dict(evidence) if evidence is not None else None,
     }
+
+
+def _timestamp(value: str | None, field_name: str) -> datetime | None:
+    """An ISO 8601 timestamp with a zone (``Z`` allowed), or None for an empty value."""
+    if value is None or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not an ISO 8601 timestamp", field=field_name) from None
+    if parsed.tzinfo is None:
+        raise InvalidInput(f"{value!r} has no time zone", field=field_name)
+    return parsed

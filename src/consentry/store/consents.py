@@ -122,6 +122,7 @@ def replay(
                 consent_events.c.tenant_id == tenant_id,
                 consent_events.c.seq > last,
                 consent_events.c.kind.in_(sorted(CONSENT_EVENT_KINDS)),
+                consent_events.c.redacted_at.is_(None),
             )
             .order_by(consent_events.c.seq)
             .limit(batch)

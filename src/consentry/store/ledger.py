@@ -248,3 +248,43 @@ def head(conn: sa.Connection, tenant_id: str) -> ChainHead:
         )
     ).one()
     return ChainHead(seq=row.seq, hash=row.hash)
+
+
+# Columns a purge clears; what remains (seq, kind, source, times, links) carries no personal data.
+_REDACTED_COLUMNS = (
+    "scope_id",
+    "actor",
+    "reason",
+    "inbound_id",
+    "evidence",
+    "brand_id",
+    "program_id",
+    "disclosure_hash",
+    "source_url",
+    "keyword",
+    "ip_address",
+    "user_agent",
+    "session_id",
+)
+
+
+def redact(conn: sa.Connection, tenant_id: str, recipients: Sequence[str], now: datetime) -> int:
+    """Clear the personal content of every event of ``recipients``, keeping the chain's links.
+
+    The purge command's only write to the ledger: the rows stay, with their hashes, so the chain
+    still verifies link by link; their content can no longer be recomputed, which
+    :func:`verify_chain` allows for rows marked ``redacted_at``.
+    """
+    count = 0
+    for start in range(0, len(recipients), 500):
+        result = conn.execute(
+            sa.update(consent_events)
+            .where(
+                consent_events.c.tenant_id == tenant_id,
+                consent_events.c.recipient.in_(list(recipients[start : start + 500])),
+                consent_events.c.redacted_at.is_(None),
+            )
+            .values(recipient="", redacted_at=now, **dict.fromkeys(_REDACTED_COLUMNS))
+        )
+        count += result.rowcount
+    return count
