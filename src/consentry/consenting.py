@@ -70,13 +70,12 @@ def append(
     """Append ``writes`` after ``head`` and save the derived states; return the new head."""
     if not writes:
         return head, []
+    digests = consent_store.store_disclosures(
+        conn, tenant_id, [w.disclosure_text for w in writes if w.disclosure_text], recorded_at
+    )
     events = []
     for write in writes:
-        digest = (
-            consent_store.store_disclosure(conn, tenant_id, write.disclosure_text, recorded_at)
-            if write.disclosure_text
-            else None
-        )
+        digest = digests[write.disclosure_text] if write.disclosure_text else None
         events.append(
             ledger.NewEvent(
                 kind=write.kind.value,
@@ -105,17 +104,19 @@ def append(
             )
         )
     head, rows = ledger.append(conn, tenant_id, head, events, recorded_at)
+    keys = list(dict.fromkeys((row["recipient"], row["program_id"]) for row in rows))
+    current: dict[tuple[str, str], ConsentState | None] = dict(
+        consent_store.states_of(conn, tenant_id, keys)
+    )
     written = []
-    current: dict[tuple[str, str], ConsentState | None] = {}
+    changed: dict[tuple[str, str], ConsentState] = {}
     for row in rows:
         key = (row["recipient"], row["program_id"])
-        if key not in current:
-            current[key] = consent_store.states(conn, tenant_id, key[0], [key[1]]).get(key[1])
-        state = fold(current[key], consent_store.fact_of(_Row(row)))
+        state = fold(current.get(key), consent_store.fact_of(_Row(row)))
         if state is not None:
-            consent_store.save(conn, tenant_id, state)
-            current[key] = state
+            current[key] = changed[key] = state
         written.append(WrittenConsent(row["event_id"], row["seq"], row["hash"], state))
+    consent_store.save_all(conn, tenant_id, list(changed.values()))
     return head, written
 
 

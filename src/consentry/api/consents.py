@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from consentry import proof
 from consentry.api.auth import ServiceDep, TenantDep
+from consentry.api.optouts import read_text_upload
 from consentry.api.schemas import Strict
 from consentry.domain.consent import ConsentState
+from consentry.domain.consent_lists import read_consent_rows
 
 router = APIRouter(prefix="/v1", tags=["consents"])
 
@@ -117,6 +121,39 @@ def record_consent(body: ConsentIn, tenant: TenantDep, app: ServiceDep) -> Conse
         still_opted_out=[str(scope) for scope in outcome.still_opted_out],
         notes=list(outcome.notes),
     )
+
+
+@router.post(
+    "/consents:import",
+    responses={422: {"description": "rows rejected: nothing imported"}},
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}
+    },
+)
+async def import_consents(
+    request: Request,
+    tenant: TenantDep,
+    app: ServiceDep,
+    program: Annotated[str, Query(min_length=1, max_length=64, description="program id or slug")],
+    filename: Annotated[str, Query(max_length=200)] = "upload.csv",
+) -> JSONResponse:
+    """Import existing consent records (CSV with a phone column and ``occurred_at``): all or none."""
+    text = await read_text_upload(request)
+    report = await run_in_threadpool(
+        app.import_consents,
+        tenant,
+        program,
+        read_consent_rows(io.StringIO(text)),
+        source_name=filename,
+        actor="api",
+    )
+    body = {
+        "imported": report.imported,
+        "rows": report.rows,
+        "events": report.events,
+        "rejected": [{"line": r.line, "value": r.value, "error": r.error} for r in report.rejected],
+    }
+    return JSONResponse(body, status_code=200 if report.imported else 422)
 
 
 @router.get("/recipients/{number}")

@@ -30,21 +30,78 @@ def disclosure_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def store_disclosure(conn: sa.Connection, tenant_id: str, text: str, now: datetime) -> str:
-    """Store a disclosure text once; return its hash."""
-    digest = disclosure_hash(text)
-    exists = conn.execute(
-        sa.select(disclosures.c.disclosure_hash).where(
-            disclosures.c.tenant_id == tenant_id, disclosures.c.disclosure_hash == digest
+def store_disclosures(
+    conn: sa.Connection, tenant_id: str, texts: Collection[str], now: datetime
+) -> dict[str, str]:
+    """Store each distinct text once; return text -> hash."""
+    digests = {text: disclosure_hash(text) for text in texts}
+    wanted = list(set(digests.values()))
+    known: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        query = sa.select(disclosures.c.disclosure_hash).where(
+            disclosures.c.tenant_id == tenant_id,
+            disclosures.c.disclosure_hash.in_(wanted[start : start + 500]),
         )
-    ).first()
-    if exists is None:
+        known.update(conn.execute(query).scalars())
+    fresh = {digest: text for text, digest in digests.items() if digest not in known}
+    if fresh:
         conn.execute(
-            sa.insert(disclosures).values(
-                tenant_id=tenant_id, disclosure_hash=digest, text=text, first_seen_at=now
+            sa.insert(disclosures),
+            [
+                {"tenant_id": tenant_id, "disclosure_hash": d, "text": t, "first_seen_at": now}
+                for d, t in fresh.items()
+            ],
+        )
+    return digests
+
+
+def states_of(
+    conn: sa.Connection, tenant_id: str, keys: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], ConsentState]:
+    """The states of the given (recipient, program_id) pairs that exist."""
+    found: dict[tuple[str, str], ConsentState] = {}
+    wanted = set(keys)
+    numbers = sorted({recipient for recipient, _ in wanted})
+    for start in range(0, len(numbers), 500):
+        query = sa.select(consents).where(
+            consents.c.tenant_id == tenant_id,
+            consents.c.recipient.in_(numbers[start : start + 500]),
+        )
+        for row in conn.execute(query):
+            if (row.recipient, row.program_id) in wanted:
+                found[(row.recipient, row.program_id)] = _state(row)
+    return found
+
+
+def save_all(conn: sa.Connection, tenant_id: str, changed: Collection[ConsentState]) -> None:
+    """Write many derived states: delete the old rows of those keys, insert the new ones."""
+    rows = list(changed)
+    by_number: dict[str, list[str]] = {}
+    for state in rows:
+        by_number.setdefault(state.recipient, []).append(state.program_id)
+    numbers = sorted(by_number)
+    for start in range(0, len(numbers), 500):
+        chunk = numbers[start : start + 500]
+        keys = [(n, p) for n in chunk for p in by_number[n]]
+        conn.execute(
+            sa.delete(consents).where(
+                consents.c.tenant_id == tenant_id,
+                sa.tuple_(consents.c.recipient, consents.c.program_id).in_(keys),
             )
         )
-    return digest
+    if rows:
+        conn.execute(
+            sa.insert(consents),
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "recipient": s.recipient,
+                    "program_id": s.program_id,
+                    **_values(s),
+                }
+                for s in rows
+            ],
+        )
 
 
 def disclosure_texts(
@@ -68,25 +125,6 @@ def states(
     if program_ids is not None:
         query = query.where(consents.c.program_id.in_(list(program_ids)))
     return {row.program_id: _state(row) for row in conn.execute(query)}
-
-
-def save(conn: sa.Connection, tenant_id: str, state: ConsentState) -> None:
-    """Write one derived state (insert or replace)."""
-    key = (
-        consents.c.tenant_id == tenant_id,
-        consents.c.recipient == state.recipient,
-        consents.c.program_id == state.program_id,
-    )
-    values = _values(state)
-    if conn.execute(sa.update(consents).where(*key).values(**values)).rowcount == 0:
-        conn.execute(
-            sa.insert(consents).values(
-                tenant_id=tenant_id,
-                recipient=state.recipient,
-                program_id=state.program_id,
-                **values,
-            )
-        )
 
 
 def iterate(conn: sa.Connection, tenant_id: str) -> Iterator[ConsentState]:
