@@ -33,6 +33,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/bench_classify.py
 	$(BIN)/python bench/bench_optout_check.py
+	$(BIN)/python bench/bench_consent_events.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
