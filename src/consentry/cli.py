@@ -167,7 +167,12 @@ def init(
         tenant, "Demo Coffee", "support@demo-coffee.example", slug="demo-coffee"
     )
     program = service.create_program(
-        tenant, brand.id, "Coffee Club", slug="coffee-club", category="marketing"
+        tenant,
+        brand.id,
+        "Coffee Club",
+        slug="coffee-club",
+        category="marketing",
+        frequency="Up to 4 msgs/month",
     )
     sender = service.create_sender(
         tenant, "+12065550100", "long_code", programs=[program.id], verified=True

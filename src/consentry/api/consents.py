@@ -123,6 +123,31 @@ def record_consent(body: ConsentIn, tenant: TenantDep, app: ServiceDep) -> Conse
     )
 
 
+class ReconfirmIn(Strict):
+    recipient: str = Field(max_length=64)
+    program: str = Field(min_length=1, max_length=64, description="program id or slug")
+
+
+@router.post("/consents:reconfirm")
+def request_reconfirmation(body: ReconfirmIn, tenant: TenantDep, app: ServiceDep) -> ConsentOut:
+    """Ask an active consent to be reconfirmed; the recipient's YES reconfirms it (409 if none)."""
+    outcome = app.request_reconfirmation(tenant, body.recipient, body.program)
+    return ConsentOut(
+        event_id=outcome.event_id,
+        consent=ConsentStateOut.of(outcome.state) if outcome.state else None,
+        reply=outcome.reply,
+        outbox_id=outcome.outbox_id,
+        still_opted_out=[str(scope) for scope in outcome.still_opted_out],
+        notes=list(outcome.notes),
+    )
+
+
+@router.post("/consents:expire")
+def expire_pending(tenant: TenantDep, app: ServiceDep) -> dict[str, int]:
+    """Expire double opt-in requests left unconfirmed past their window."""
+    return {"expired": app.expire_pending_consents(tenant)}
+
+
 @router.post(
     "/consents:import",
     responses={422: {"description": "rows rejected: nothing imported"}},
