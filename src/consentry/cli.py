@@ -438,6 +438,33 @@ def _print_statuses(statuses: list[RecipientStatus], as_json: bool) -> None:
         raise typer.Exit(2)
 
 
+def _change_optouts(
+    action: str,
+    numbers: list[str],
+    sender: str | None,
+    scope: str | None,
+    reason: str | None,
+    tenant: str | None,
+    database: str | None,
+    as_json: bool,
+) -> None:
+    service = _service(database)
+    target = _tenant(service, tenant)
+    change = service.add_optouts if action == "add" else service.remove_optouts
+    statuses = _run(
+        lambda: change(
+            target,
+            numbers,
+            sender=sender,
+            scope=_scope(scope),
+            source=OptOutSource.CLI,
+            actor="cli",
+            reason=reason,
+        )
+    )
+    _print_statuses(statuses, as_json)
+
+
 @optouts_app.command("add")
 def optouts_add(
     numbers: Annotated[list[str], typer.Argument(help="Phone numbers.")],
@@ -449,20 +476,7 @@ def optouts_add(
     as_json: JsonOption = False,
 ) -> None:
     """Opt numbers out. Example: consentry optouts add --from +12065550100 "(425) 555-0123" """
-    service = _service(database)
-    target = _tenant(service, tenant)
-    statuses = _run(
-        lambda: service.add_optouts(
-            target,
-            numbers,
-            sender=sender,
-            scope=_scope(scope),
-            source=OptOutSource.CLI,
-            actor="cli",
-            reason=reason,
-        )
-    )
-    _print_statuses(statuses, as_json)
+    _change_optouts("add", numbers, sender, scope, reason, tenant, database, as_json)
 
 
 @optouts_app.command("remove")
@@ -476,20 +490,7 @@ def optouts_remove(
     as_json: JsonOption = False,
 ) -> None:
     """Lift opt-outs in one scope (history is kept). Example: consentry optouts remove --from +12065550100 +14255550123"""
-    service = _service(database)
-    target = _tenant(service, tenant)
-    statuses = _run(
-        lambda: service.remove_optouts(
-            target,
-            numbers,
-            sender=sender,
-            scope=_scope(scope),
-            source=OptOutSource.CLI,
-            actor="cli",
-            reason=reason,
-        )
-    )
-    _print_statuses(statuses, as_json)
+    _change_optouts("remove", numbers, sender, scope, reason, tenant, database, as_json)
 
 
 @optouts_app.command("check")

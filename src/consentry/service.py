@@ -1391,19 +1391,15 @@ class Consentry:
         reason: str | None,
         inbound_id: str | None = None,
     ) -> ledger.ChainHead:
-        events = [
-            ledger.NewEvent(
-                kind=optout_store.OPT_OUT_ADDED,
-                recipient=number,
-                scope=scope,
-                source=source.value,
-                occurred_at=occurred_at,
-                actor=actor,
-                reason=reason,
-                inbound_id=inbound_id,
-            )
-            for number in numbers
-        ]
+        events = _optout_events(
+            optout_store.OPT_OUT_ADDED,
+            [(number, scope) for number in numbers],
+            source,
+            occurred_at,
+            actor,
+            reason,
+            inbound_id,
+        )
         head, rows = ledger.append(conn, tenant.id, head, events, self.now())
         optout_store.insert(
             conn,
@@ -1444,19 +1440,9 @@ class Consentry:
         reason: str | None,
         inbound_id: str | None = None,
     ) -> ledger.ChainHead:
-        events = [
-            ledger.NewEvent(
-                kind=optout_store.OPT_OUT_REMOVED,
-                recipient=number,
-                scope=scope,
-                source=source.value,
-                occurred_at=occurred_at,
-                actor=actor,
-                reason=reason,
-                inbound_id=inbound_id,
-            )
-            for number, scope in pairs
-        ]
+        events = _optout_events(
+            optout_store.OPT_OUT_REMOVED, pairs, source, occurred_at, actor, reason, inbound_id
+        )
         head, _ = ledger.append(conn, tenant.id, head, events, self.now())
         optout_store.delete(conn, tenant.id, pairs)
         return head
@@ -1520,6 +1506,30 @@ class _Outcome:
     purpose: str = ""
     needs_review: bool = False
     notes: tuple[str, ...] = ()
+
+
+def _optout_events(
+    kind: str,
+    pairs: Sequence[tuple[str, Scope]],
+    source: OptOutSource,
+    occurred_at: datetime,
+    actor: str | None,
+    reason: str | None,
+    inbound_id: str | None,
+) -> list[ledger.NewEvent]:
+    return [
+        ledger.NewEvent(
+            kind=kind,
+            recipient=number,
+            scope=scope,
+            source=source.value,
+            occurred_at=occurred_at,
+            actor=actor,
+            reason=reason,
+            inbound_id=inbound_id,
+        )
+        for number, scope in pairs
+    ]
 
 
 def _secret_hash(secret: str) -> str:
