@@ -1,0 +1,50 @@
+"""The application service: the one API that the CLI, the HTTP API and the web pages call.
+
+``Consentry`` owns the database engine and the clock. Every write runs in one transaction and is
+committed before the method returns, so whatever a caller acknowledges is stored. Every method
+that reads or writes tenant data takes the :class:`~consentry.domain.model.Tenant` it acts for and
+never reads another tenant's rows.
+
+The class is assembled from one layer a concern, each in its own module and each building on the
+one before: ``_base`` (engine, clock) < ``_tenants`` < ``_registry`` < ``_optouts`` <
+``_consents`` < ``_inbound``.
+"""
+
+from consentry.service._base import Clock, utc_now
+from consentry.service._inbound import MAX_INBOUND_BODY, InboundLayer
+from consentry.service._registry import PROGRAM_CATEGORIES
+from consentry.service._results import (
+    ConsentImportReport,
+    ConsentOutcome,
+    ImportReport,
+    RecipientHistory,
+    RecipientStatus,
+    RecipientView,
+    RejectedRow,
+    ScopeRef,
+)
+
+
+class Consentry(InboundLayer):
+    """The consentry service over one database.
+
+    >>> app = Consentry("sqlite:///var/consentry.db")   # doctest: +SKIP
+    >>> app.migrate()                                   # doctest: +SKIP
+    """
+
+
+__all__ = [
+    "MAX_INBOUND_BODY",
+    "PROGRAM_CATEGORIES",
+    "Clock",
+    "ConsentImportReport",
+    "ConsentOutcome",
+    "Consentry",
+    "ImportReport",
+    "RecipientHistory",
+    "RecipientStatus",
+    "RecipientView",
+    "RejectedRow",
+    "ScopeRef",
+    "utc_now",
+]

@@ -1,0 +1,324 @@
+"""Inbound replies: classify, store, act (opt-out, opt-in, help, confirm) and queue one reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from consentry import consenting
+from consentry.domain import replies, scopes
+from consentry.domain.consent import (
+    ConsentEventKind,
+    ConsentStatus,
+)
+from consentry.domain.keywords import classify
+from consentry.domain.model import (
+    Brand,
+    Classification,
+    InboundResult,
+    OptOutSource,
+    Program,
+    ReplyKind,
+    Scope,
+    ScopeKind,
+    Tenant,
+)
+from consentry.domain.numbers import sender_lookup_key, to_e164
+from consentry.errors import InvalidInput
+from consentry.identifiers import new_id
+from consentry.service._consents import ConsentsLayer
+from consentry.store import consents as consent_store
+from consentry.store import (
+    ledger,
+    messages,
+)
+from consentry.store import optouts as optout_store
+
+MAX_INBOUND_BODY = 5000
+
+
+class InboundLayer(ConsentsLayer):
+    """Inbound replies: classify, store, act (opt-out, opt-in, help, confirm) and queue one reply."""
+
+    def receive_inbound(
+        self,
+        tenant: Tenant,
+        sender: str,
+        recipient: str,
+        body: str,
+        *,
+        received_at: datetime | None = None,
+        language: str | None = None,
+    ) -> InboundResult:
+        """Handle one reply from ``recipient`` (the person) to ``sender`` (the business number).
+
+        Classifies the text, stores it, acts on it and queues at most one reply, all in one
+        transaction: opt-out -> opt-out in the program's configured scope and one confirmation
+        (none for a repeated STOP); opt-in -> lift the keyword opt-outs in that scope and confirm;
+        help -> the brand's help text (to anyone); ambiguous -> stored for review, nothing sent.
+        """
+        number = to_e164(recipient, tenant.default_region, field="from")
+        address = sender_lookup_key(sender, tenant.default_region, field="to")
+        if not isinstance(body, str):
+            raise InvalidInput("body must be text", field="body")
+        if len(body) > MAX_INBOUND_BODY:
+            raise InvalidInput(
+                f"body is {len(body)} characters; at most {MAX_INBOUND_BODY}", field="body"
+            )
+        now = self.now()
+        if received_at is not None and received_at.tzinfo is None:
+            raise InvalidInput("received_at must include a time zone", field="received_at")
+        at = received_at or now
+        verdict = classify(body, language)
+        inbound_id = new_id("inb")
+        with self.engine.begin() as conn:
+            context, known, brand = self._sender_context(conn, tenant, address)
+            head = ledger.lock_head(conn, tenant.id)
+            outcome = self._act(
+                conn, tenant, head, context, brand, number, verdict, inbound_id, at, now
+            )
+            messages.insert_inbound(
+                conn,
+                {
+                    "tenant_id": tenant.id,
+                    "inbound_id": inbound_id,
+                    "recipient": number,
+                    "sender_address": address,
+                    "sender_id": known.id if known else None,
+                    "body": body,
+                    "received_at": at,
+                    "recorded_at": now,
+                    "kind": verdict.kind.value,
+                    "keyword": verdict.keyword,
+                    "language": verdict.language,
+                    "stage": verdict.stage,
+                    "action": outcome.action,
+                    "needs_review": outcome.needs_review,
+                },
+            )
+            outbox_id = None
+            if outcome.reply is not None:
+                outbox_id = new_id("out")
+                messages.insert_outbox(
+                    conn,
+                    {
+                        "tenant_id": tenant.id,
+                        "outbox_id": outbox_id,
+                        "recipient": number,
+                        "sender_address": address,
+                        "body": outcome.reply,
+                        "purpose": outcome.purpose,
+                        "inbound_id": inbound_id,
+                        "status": "queued",
+                        "created_at": now,
+                    },
+                )
+        return InboundResult(
+            inbound_id=inbound_id,
+            sender_address=address,
+            recipient=number,
+            classification=verdict,
+            action=outcome.action,
+            scopes=outcome.scopes,
+            reply=outcome.reply,
+            outbox_id=outbox_id,
+            needs_review=outcome.needs_review,
+            notes=outcome.notes,
+        )
+
+    def list_inbound(
+        self, tenant: Tenant, *, needs_review: bool | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            return messages.list_inbound(conn, tenant.id, needs_review=needs_review, limit=limit)
+
+    def list_outbox(
+        self, tenant: Tenant, *, recipient: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        number = to_e164(recipient, tenant.default_region, field="to") if recipient else None
+        with self._read() as conn:
+            return messages.list_outbox(conn, tenant.id, recipient=number, limit=limit)
+
+    def _act(
+        self,
+        conn: sa.Connection,
+        tenant: Tenant,
+        head: ledger.ChainHead,
+        context: scopes.SenderContext,
+        brand: Brand | None,
+        number: str,
+        verdict: Classification,
+        inbound_id: str,
+        at: datetime,
+        now: datetime,
+    ) -> _Outcome:
+        program = context.programs[0] if context.programs else None
+        brand_name = brand.name if brand else tenant.name
+        if verdict.kind is ReplyKind.OPT_OUT:
+            targets = scopes.keyword_scopes(context, account_wide=verdict.account_wide)
+            existing = {
+                o.scope for o in optout_store.current(conn, tenant.id, [number]).get(number, [])
+            }
+            new = [scope for scope in targets if scope not in existing]
+            for scope in new:
+                head = self._append_optouts(
+                    conn,
+                    tenant,
+                    head,
+                    [number],
+                    scope,
+                    OptOutSource.KEYWORD,
+                    at,
+                    None,
+                    f"keyword {verdict.keyword}",
+                    inbound_id,
+                )
+            if not new:
+                return _Outcome(
+                    "opt_out_repeated",
+                    targets,
+                    notes=("already opted out; no second confirmation",),
+                )
+            text = (program.opt_out_reply if program else None) or replies.opt_out_confirmation(
+                brand_name
+            )
+            return _Outcome("opted_out", targets, text, "opt_out_confirmation")
+        if verdict.kind is ReplyKind.OPT_IN:
+            targets = scopes.keyword_scopes(context, account_wide=False)
+            lift = (*targets, Scope(ScopeKind.SENDER, context.address))
+            current = optout_store.current(conn, tenant.id, [number]).get(number, [])
+            lifted = [
+                (number, o.scope)
+                for o in current
+                if o.scope in lift and o.source is OptOutSource.KEYWORD
+            ]
+            head = self._remove(
+                conn,
+                tenant,
+                head,
+                lifted,
+                OptOutSource.KEYWORD,
+                at,
+                None,
+                f"keyword {verdict.keyword}",
+                inbound_id,
+            )
+            lifted_scopes = {scope for _, scope in lifted}
+            remaining = tuple(
+                o.scope
+                for o in current
+                if o.scope in scopes.covering_sender(context) and o.scope not in lifted_scopes
+            )
+            if remaining:
+                return _Outcome(
+                    "opt_in_still_opted_out",
+                    tuple(lifted_scopes),
+                    needs_review=True,
+                    notes=tuple(f"still opted out in {scope}" for scope in remaining),
+                )
+            text = (program.opt_in_reply if program else None) or replies.opt_in_confirmation(
+                brand_name,
+                program.name if len(context.programs) == 1 and program else None,
+                program.frequency if len(context.programs) == 1 and program else None,
+            )
+            # START is a fresh opt-in: it restores (or grants) consent to the sender's programs.
+            states = consent_store.states(conn, tenant.id, number, [p.id for p in context.programs])
+            head, _ = consenting.append(
+                conn,
+                tenant.id,
+                head,
+                consenting.opt_in_writes(
+                    states,
+                    context.programs,
+                    number,
+                    at,
+                    keyword=verdict.keyword,
+                    disclosure_text=text,
+                    inbound_id=inbound_id,
+                ),
+                now,
+            )
+            action = "opted_in" if lifted else "opt_in_confirmed"
+            return _Outcome(action, tuple(lifted_scopes), text, "opt_in_confirmation")
+        if verdict.kind is ReplyKind.HELP:
+            text = (program.help_reply if program else None) or replies.help_reply(
+                brand_name, brand.support_contact if brand else None
+            )
+            return _Outcome("help_sent", (), text, "help")
+        if verdict.kind is ReplyKind.CONFIRM:
+            return self._confirm(
+                conn, tenant, head, context, brand_name, number, verdict, inbound_id, at, now
+            )
+        if verdict.kind is ReplyKind.AMBIGUOUS:
+            return _Outcome("held_for_review", (), needs_review=True)
+        return _Outcome("none", ())
+
+    def _confirm(
+        self,
+        conn: sa.Connection,
+        tenant: Tenant,
+        head: ledger.ChainHead,
+        context: scopes.SenderContext,
+        brand_name: str,
+        number: str,
+        verdict: Classification,
+        inbound_id: str,
+        at: datetime,
+        now: datetime,
+    ) -> _Outcome:
+        """YES to a pending double opt-in confirms it; YES to a reconfirmation request reconfirms."""
+        programs = {p.id: p for p in context.programs}
+        states = consent_store.states(conn, tenant.id, number, list(programs))
+        writes = []
+        confirmed: list[Program] = []
+        for program_id, state in states.items():
+            pending = state.status is ConsentStatus.PENDING and (
+                state.expires_at is None or at < state.expires_at
+            )
+            reconfirming = (
+                state.status is ConsentStatus.ACTIVE
+                and state.reconfirmation_requested_at is not None
+            )
+            if not (pending or reconfirming):
+                continue
+            writes.append(
+                consenting.ConsentWrite(
+                    kind=ConsentEventKind.CONFIRMED if pending else ConsentEventKind.RECONFIRMED,
+                    recipient=number,
+                    brand_id=state.brand_id,
+                    program_id=program_id,
+                    occurred_at=at,
+                    source="keyword",
+                    medium="keyword",
+                    keyword=verdict.keyword,
+                    inbound_id=inbound_id,
+                )
+            )
+            confirmed.append(programs[program_id])
+        if not writes:
+            return _Outcome("none", (), notes=("nothing pending to confirm",))
+        head, _ = consenting.append(conn, tenant.id, head, writes, now)
+        head = self._lift_for_fresh_consent(conn, tenant, head, number, confirmed, at, inbound_id)
+        first = confirmed[0]
+        text = first.opt_in_reply or replies.opt_in_confirmation(
+            brand_name, first.name, first.frequency, resubscribed=False
+        )
+        return _Outcome(
+            "consent_confirmed",
+            tuple(Scope(ScopeKind.PROGRAM, p.id) for p in confirmed),
+            text,
+            "opt_in_confirmation",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    action: str
+    scopes: tuple[Scope, ...]
+    reply: str | None = None
+    purpose: str = ""
+    needs_review: bool = False
+    notes: tuple[str, ...] = ()

@@ -1,0 +1,418 @@
+"""The opt-out database: add, remove, check, import, export, history; the ledger writes behind them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from consentry import consenting
+from consentry.domain import scopes
+from consentry.domain.model import (
+    Brand,
+    OptOut,
+    OptOutEvent,
+    OptOutSource,
+    Program,
+    Scope,
+    ScopeKind,
+    Sender,
+    Tenant,
+)
+from consentry.domain.numbers import sender_lookup_key, to_e164
+from consentry.errors import InvalidInput, InvalidNumber
+from consentry.service._checks import (
+    found,
+)
+from consentry.service._registry import RegistryLayer
+from consentry.service._results import (
+    ImportReport,
+    RecipientHistory,
+    RecipientStatus,
+    RejectedRow,
+    ScopeRef,
+    _Target,
+)
+from consentry.store import (
+    ledger,
+    registry,
+)
+from consentry.store import optouts as optout_store
+
+
+class OptOutsLayer(RegistryLayer):
+    """The opt-out database: add, remove, check, import, export, history; the ledger writes behind them."""
+
+    def add_optouts(
+        self,
+        tenant: Tenant,
+        recipients: Sequence[str],
+        *,
+        sender: str | None = None,
+        scope: ScopeRef | None = None,
+        source: OptOutSource = OptOutSource.API,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> list[RecipientStatus]:
+        """Opt ``recipients`` out at ``sender`` (default) or in ``scope``.
+
+        Invalid numbers get their own 400 status; the valid ones are still processed. Adding an
+        opt-out that already exists changes nothing and records no event.
+        """
+        parsed = self._parse_recipients(tenant, recipients)
+        now = self.now()
+        with self.engine.begin() as conn:
+            target = self._target(conn, tenant, sender, scope)
+            head = ledger.lock_head(conn, tenant.id)
+            state = optout_store.current(conn, tenant.id, _valid(parsed))
+            new: list[str] = []
+            for number in dict.fromkeys(_valid(parsed)):
+                if all(optout.scope != target.scope for optout in state.get(number, [])):
+                    new.append(number)
+            self._append_optouts(conn, tenant, head, new, target.scope, source, now, actor, reason)
+        changed = set(new)
+        return [
+            status
+            if status.to is None
+            else RecipientStatus(
+                input=status.input,
+                to=status.to,
+                status=200,
+                opted_out=True,
+                scopes=_covering(state.get(status.to, []), target.covering)
+                + ((target.scope,) if status.to in changed else ()),
+                changed=status.to in changed,
+            )
+            for status in parsed
+        ]
+
+    def remove_optouts(
+        self,
+        tenant: Tenant,
+        recipients: Sequence[str],
+        *,
+        sender: str | None = None,
+        scope: ScopeRef | None = None,
+        source: OptOutSource = OptOutSource.API,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> list[RecipientStatus]:
+        """Lift the opt-outs of ``recipients`` in exactly the given scope (default: ``sender``).
+
+        The history is kept. ``opted_out`` in the result says whether an opt-out in a wider
+        scope still blocks the recipient.
+        """
+        parsed = self._parse_recipients(tenant, recipients)
+        now = self.now()
+        with self.engine.begin() as conn:
+            target = self._target(conn, tenant, sender, scope)
+            head = ledger.lock_head(conn, tenant.id)
+            state = optout_store.current(conn, tenant.id, _valid(parsed))
+            lifted = [
+                number
+                for number in dict.fromkeys(_valid(parsed))
+                if any(optout.scope == target.scope for optout in state.get(number, []))
+            ]
+            self._remove(
+                conn, tenant, head, [(n, target.scope) for n in lifted], source, now, actor, reason
+            )
+        changed = set(lifted)
+        results = []
+        for status in parsed:
+            if status.to is None:
+                results.append(status)
+                continue
+            remaining = tuple(
+                s for s in _covering(state.get(status.to, []), target.covering) if s != target.scope
+            )
+            results.append(
+                RecipientStatus(
+                    input=status.input,
+                    to=status.to,
+                    status=200,
+                    opted_out=bool(remaining),
+                    scopes=remaining,
+                    changed=status.to in changed,
+                )
+            )
+        return results
+
+    def check_optouts(
+        self,
+        tenant: Tenant,
+        recipients: Sequence[str],
+        *,
+        sender: str | None = None,
+        scope: ScopeRef | None = None,
+    ) -> list[RecipientStatus]:
+        """Whether each recipient is opted out for ``sender`` (any covering scope) or ``scope``."""
+        parsed = self._parse_recipients(tenant, recipients)
+        with self._read() as conn:
+            target = self._target(conn, tenant, sender, scope)
+            state = optout_store.current(conn, tenant.id, _valid(parsed))
+        results = []
+        for status in parsed:
+            if status.to is None:
+                results.append(status)
+                continue
+            found = _covering(state.get(status.to, []), target.covering)
+            results.append(
+                RecipientStatus(
+                    input=status.input,
+                    to=status.to,
+                    status=200,
+                    opted_out=bool(found),
+                    scopes=found,
+                )
+            )
+        return results
+
+    def import_optouts(
+        self,
+        tenant: Tenant,
+        rows: Iterable[tuple[int, str]],
+        *,
+        sender: str | None = None,
+        scope: ScopeRef | None = None,
+        actor: str | None = None,
+        reason: str | None = None,
+        source: OptOutSource = OptOutSource.IMPORT,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportReport:
+        """Import ``(line, number)`` rows as opt-outs, all or nothing.
+
+        Every row is normalised first; if any is rejected, nothing is written and the report
+        lists each rejected row with its line and reason. ``progress`` is called with the number
+        of rows handled since the last call.
+        """
+        numbers: list[str] = []
+        rejected: list[RejectedRow] = []
+        total = 0
+        for line, raw in rows:
+            total += 1
+            try:
+                numbers.append(to_e164(raw, tenant.default_region, field="number"))
+            except InvalidNumber as error:
+                rejected.append(RejectedRow(line=line, value=raw[:64], error=error.message))
+            if progress is not None and total % 1000 == 0:
+                progress(1000)
+        if progress is not None:
+            progress(total % 1000)
+        unique = list(dict.fromkeys(numbers))
+        duplicates = len(numbers) - len(unique)
+        if rejected:
+            return ImportReport(total, 0, 0, duplicates, tuple(rejected))
+        now = self.now()
+        with self.engine.begin() as conn:
+            target = self._target(conn, tenant, sender, scope)
+            head = ledger.lock_head(conn, tenant.id)
+            state = optout_store.current(conn, tenant.id, unique)
+            new = [
+                number
+                for number in unique
+                if all(optout.scope != target.scope for optout in state.get(number, []))
+            ]
+            self._append_optouts(conn, tenant, head, new, target.scope, source, now, actor, reason)
+        return ImportReport(total, len(new), len(unique) - len(new), duplicates)
+
+    def export_optouts(self, tenant: Tenant) -> Iterator[OptOut]:
+        """Every current opt-out of the tenant (a generator; reads in pages)."""
+        with self._read() as conn:
+            yield from optout_store.iterate(conn, tenant.id)
+
+    def export_optout_history(self, tenant: Tenant) -> Iterator[OptOutEvent]:
+        """Every opt-out event of the tenant, oldest first."""
+        with self._read() as conn:
+            yield from optout_store.iterate_history(conn, tenant.id)
+
+    def optout_history(self, tenant: Tenant, number: str) -> RecipientHistory:
+        """A number's current opt-outs and every opt-out event, oldest first."""
+        recipient = to_e164(number, tenant.default_region, field="number")
+        with self._read() as conn:
+            return RecipientHistory(
+                recipient=recipient,
+                current=tuple(
+                    optout_store.current(conn, tenant.id, [recipient]).get(recipient, [])
+                ),
+                events=tuple(optout_store.history(conn, tenant.id, recipient)),
+            )
+
+    def count_optouts(self, tenant: Tenant) -> int:
+        with self._read() as conn:
+            return optout_store.count(conn, tenant.id)
+
+    def verify_ledger(self, tenant: Tenant) -> ledger.ChainReport:
+        """Recompute the tenant's hash chain and report the first broken link, if any."""
+        with self._read() as conn:
+            return ledger.verify_chain(conn, tenant.id)
+
+    def _append_optouts(
+        self,
+        conn: sa.Connection,
+        tenant: Tenant,
+        head: ledger.ChainHead,
+        numbers: Sequence[str],
+        scope: Scope,
+        source: OptOutSource,
+        occurred_at: datetime,
+        actor: str | None,
+        reason: str | None,
+        inbound_id: str | None = None,
+    ) -> ledger.ChainHead:
+        events = _optout_events(
+            optout_store.OPT_OUT_ADDED,
+            [(number, scope) for number in numbers],
+            source,
+            occurred_at,
+            actor,
+            reason,
+            inbound_id,
+        )
+        head, rows = ledger.append(conn, tenant.id, head, events, self.now())
+        optout_store.insert(
+            conn,
+            tenant.id,
+            [
+                {
+                    "recipient": row["recipient"],
+                    "scope": scope,
+                    "source": source.value,
+                    "event_id": row["event_id"],
+                    "created_at": occurred_at,
+                }
+                for row in rows
+            ],
+        )
+        revoked = consenting.revocations(
+            conn,
+            tenant.id,
+            numbers,
+            scope,
+            occurred_at,
+            source=source.value,
+            reason=reason,
+            inbound_id=inbound_id,
+        )
+        head, _ = consenting.append(conn, tenant.id, head, revoked, self.now())
+        return head
+
+    def _remove(
+        self,
+        conn: sa.Connection,
+        tenant: Tenant,
+        head: ledger.ChainHead,
+        pairs: Sequence[tuple[str, Scope]],
+        source: OptOutSource,
+        occurred_at: datetime,
+        actor: str | None,
+        reason: str | None,
+        inbound_id: str | None = None,
+    ) -> ledger.ChainHead:
+        events = _optout_events(
+            optout_store.OPT_OUT_REMOVED, pairs, source, occurred_at, actor, reason, inbound_id
+        )
+        head, _ = ledger.append(conn, tenant.id, head, events, self.now())
+        optout_store.delete(conn, tenant.id, pairs)
+        return head
+
+    def _lift_for_fresh_consent(
+        self,
+        conn: sa.Connection,
+        tenant: Tenant,
+        head: ledger.ChainHead,
+        number: str,
+        programs: Sequence[Program],
+        at: datetime,
+        inbound_id: str | None,
+        source: OptOutSource = OptOutSource.KEYWORD,
+    ) -> ledger.ChainHead:
+        """A fresh express opt-in to a program lifts that program's own opt-out (only that scope)."""
+        wanted = {Scope(ScopeKind.PROGRAM, p.id) for p in programs}
+        current = optout_store.current(conn, tenant.id, [number]).get(number, [])
+        lifted = [(number, o.scope) for o in current if o.scope in wanted]
+        return self._remove(
+            conn, tenant, head, lifted, source, at, None, "fresh opt-in", inbound_id
+        )
+
+    def _parse_recipients(self, tenant: Tenant, recipients: Sequence[str]) -> list[RecipientStatus]:
+        if isinstance(recipients, str) or not recipients:
+            raise InvalidInput("give at least one recipient", field="recipients")
+        parsed = []
+        for index, raw in enumerate(recipients):
+            try:
+                number = to_e164(raw, tenant.default_region, field=f"recipients[{index}].to")
+            except InvalidNumber as error:
+                parsed.append(
+                    RecipientStatus(input=str(raw), to=None, status=400, error=error.message)
+                )
+            else:
+                parsed.append(RecipientStatus(input=raw, to=number, status=200))
+        return parsed
+
+    def _target(
+        self, conn: sa.Connection, tenant: Tenant, sender: str | None, scope: ScopeRef | None
+    ) -> _Target:
+        kind = scope.kind if scope is not None else ScopeKind.SENDER
+        if kind is ScopeKind.TENANT:
+            return _Target(scopes.TENANT_SCOPE, frozenset({scopes.TENANT_SCOPE}))
+        if kind is ScopeKind.SENDER:
+            ref = (scope.ref if scope is not None else None) or sender
+            if not ref:
+                raise InvalidInput('name the sender ("from") or give a scope', field="from")
+            address = sender_lookup_key(ref, tenant.default_region)
+            context, _, _ = self._sender_context(conn, tenant, address)
+            return _Target(Scope(ScopeKind.SENDER, address), scopes.covering_sender(context))
+        if not scope or not scope.ref:
+            raise InvalidInput(f"a {kind.value} scope needs an id or slug", field="scope.id")
+        if kind is ScopeKind.PROGRAM:
+            program = found(
+                registry.find_program(conn, tenant.id, scope.ref), "program", scope.ref, "scope.id"
+            )
+            return _Target(Scope(ScopeKind.PROGRAM, program.id), scopes.covering_program(program))
+        brand = found(
+            registry.find_brand(conn, tenant.id, scope.ref), "brand", scope.ref, "scope.id"
+        )
+        return _Target(Scope(ScopeKind.BRAND, brand.id), scopes.covering_brand(brand.id))
+
+    def _sender_context(
+        self, conn: sa.Connection, tenant: Tenant, address: str
+    ) -> tuple[scopes.SenderContext, Sender | None, Brand | None]:
+        sender = registry.find_sender(conn, tenant.id, address)
+        if sender is None:
+            return scopes.SenderContext(address=address), None, None
+        programs = registry.list_programs(conn, tenant.id, sender.program_ids)
+        brand = registry.find_brand(conn, tenant.id, programs[0].brand_id) if programs else None
+        return scopes.SenderContext(address=address, programs=tuple(programs)), sender, brand
+
+
+def _optout_events(
+    kind: str,
+    pairs: Sequence[tuple[str, Scope]],
+    source: OptOutSource,
+    occurred_at: datetime,
+    actor: str | None,
+    reason: str | None,
+    inbound_id: str | None,
+) -> list[ledger.NewEvent]:
+    return [
+        ledger.NewEvent(
+            kind=kind,
+            recipient=number,
+            scope=scope,
+            source=source.value,
+            occurred_at=occurred_at,
+            actor=actor,
+            reason=reason,
+            inbound_id=inbound_id,
+        )
+        for number, scope in pairs
+    ]
+
+
+def _valid(parsed: Sequence[RecipientStatus]) -> list[str]:
+    return [status.to for status in parsed if status.to is not None]
+
+
+def _covering(found: Sequence[OptOut], covering: frozenset[Scope]) -> tuple[Scope, ...]:
+    return tuple(optout.scope for optout in found if optout.scope in covering)

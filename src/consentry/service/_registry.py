@@ -1,0 +1,223 @@
+"""The registry: brands, programs (with their consent settings) and senders."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from consentry.domain import replies
+from consentry.domain.consent import (
+    ConsentLevel,
+    consent_rules,
+    needs_double_opt_in,
+)
+from consentry.domain.model import (
+    Brand,
+    Program,
+    Sender,
+    SenderKind,
+    Tenant,
+)
+from consentry.domain.numbers import normalize_sender, sender_lookup_key, to_e164
+from consentry.errors import Conflict, InvalidInput, InvalidNumber
+from consentry.identifiers import is_slug, new_id, slugify
+from consentry.service._checks import (
+    enum_value,
+    found,
+    optional_reply,
+    optional_text,
+    positive_int,
+    required_text,
+    scope_kind,
+    valid_slug,
+    with_brand,
+)
+from consentry.service._tenants import TenantsLayer
+from consentry.store import (
+    registry,
+)
+
+PROGRAM_CATEGORIES = ("marketing", "informational", "transactional", "conversational")
+
+
+class RegistryLayer(TenantsLayer):
+    """The registry: brands, programs (with their consent settings) and senders."""
+
+    def create_brand(
+        self,
+        tenant: Tenant,
+        name: str,
+        support_contact: str,
+        *,
+        support_phone: str | None = None,
+        slug: str | None = None,
+    ) -> Brand:
+        """Register a brand: the identity shown in messages and the contact HELP gives out."""
+        name = required_text(name, "name", 200)
+        brand = Brand(
+            id=new_id("brd"),
+            tenant_id=tenant.id,
+            slug=valid_slug(slug if slug is not None else slugify(name), "slug"),
+            name=name,
+            support_contact=required_text(support_contact, "support_contact", 200),
+            support_phone=(
+                to_e164(support_phone, tenant.default_region, field="support_phone")
+                if support_phone
+                else None
+            ),
+            created_at=self.now(),
+        )
+        with self.engine.begin() as conn:
+            if registry.find_brand(conn, tenant.id, brand.slug) is not None:
+                raise Conflict(f"a brand with slug {brand.slug!r} already exists", field="slug")
+            registry.insert_brand(conn, brand)
+        return brand
+
+    def get_brand(self, tenant: Tenant, ref: str) -> Brand:
+        with self._read() as conn:
+            return found(registry.find_brand(conn, tenant.id, ref), "brand", ref)
+
+    def list_brands(self, tenant: Tenant) -> list[Brand]:
+        with self._read() as conn:
+            return registry.list_brands(conn, tenant.id)
+
+    def create_program(
+        self,
+        tenant: Tenant,
+        brand: str,
+        name: str,
+        *,
+        slug: str | None = None,
+        category: str = "informational",
+        opt_out_scope: str = "program",
+        help_reply: str | None = None,
+        opt_out_reply: str | None = None,
+        opt_in_reply: str | None = None,
+        use_case: str | None = None,
+        description: str | None = None,
+        frequency: str | None = None,
+        consent_level: str | None = None,
+        double_opt_in: bool = False,
+        pending_expiry_hours: int | None = None,
+        reconfirm_after_days: int | None = None,
+        reconfirm_idle_days: int | None = None,
+    ) -> Program:
+        """Register a messaging program of ``brand`` (id or slug) with its keyword replies and
+        consent settings (level needed, double opt-in, reconfirmation windows).
+
+        The consent level defaults to what the category needs (marketing: express written);
+        a high-risk ``use_case`` (sweepstakes, lead generation, ...) always gets double opt-in.
+        """
+        name = required_text(name, "name", 200)
+        if category not in PROGRAM_CATEGORIES:
+            raise InvalidInput(
+                f"category must be one of {', '.join(PROGRAM_CATEGORIES)}; got {category!r}",
+                field="category",
+            )
+        rules = consent_rules()
+        level = consent_level or rules.category_levels.get(category, ConsentLevel.EXPRESS).value
+        if level not in {member.value for member in ConsentLevel}:
+            choices = ", ".join(member.value for member in ConsentLevel)
+            raise InvalidInput(
+                f"consent_level must be one of {choices}; got {level!r}", field="consent_level"
+            )
+        if use_case is not None and not is_slug(use_case.replace("_", "-")):
+            raise InvalidInput(
+                "use_case must be a short identifier such as lead_generation", field="use_case"
+            )
+        program = Program(
+            id=new_id("prg"),
+            tenant_id=tenant.id,
+            brand_id="",
+            slug=valid_slug(slug if slug is not None else slugify(name), "slug"),
+            name=name,
+            category=category,
+            opt_out_scope=scope_kind(opt_out_scope, "opt_out_scope"),
+            help_reply=optional_reply(help_reply, "help_reply"),
+            opt_out_reply=(
+                replies.check_single_segment(opt_out_reply, field="opt_out_reply")
+                if opt_out_reply is not None
+                else None
+            ),
+            opt_in_reply=optional_reply(opt_in_reply, "opt_in_reply"),
+            created_at=self.now(),
+            use_case=use_case,
+            description=optional_text(description, "description", 1000),
+            frequency=optional_text(frequency, "frequency", 200),
+            consent_level=level,
+            double_opt_in=needs_double_opt_in(use_case, bool(double_opt_in)),
+            pending_expiry_hours=positive_int(
+                pending_expiry_hours, rules.pending_expiry_hours, "pending_expiry_hours"
+            ),
+            reconfirm_after_days=positive_int(
+                reconfirm_after_days, rules.first_message_within_days, "reconfirm_after_days"
+            ),
+            reconfirm_idle_days=positive_int(
+                reconfirm_idle_days, rules.idle_days, "reconfirm_idle_days"
+            ),
+        )
+        with self.engine.begin() as conn:
+            owner = found(registry.find_brand(conn, tenant.id, brand), "brand", brand, "brand_id")
+            if registry.find_program(conn, tenant.id, program.slug) is not None:
+                raise Conflict(f"a program with slug {program.slug!r} already exists", field="slug")
+            program = with_brand(program, owner.id)
+            registry.insert_program(conn, program)
+        return program
+
+    def get_program(self, tenant: Tenant, ref: str) -> Program:
+        with self._read() as conn:
+            return found(registry.find_program(conn, tenant.id, ref), "program", ref)
+
+    def list_programs(self, tenant: Tenant) -> list[Program]:
+        with self._read() as conn:
+            return registry.list_programs(conn, tenant.id)
+
+    def create_sender(
+        self,
+        tenant: Tenant,
+        address: str,
+        kind: str,
+        *,
+        programs: Sequence[str] = (),
+        verified: bool = False,
+    ) -> Sender:
+        """Register a sender (long code, toll-free, short code or alphanumeric ID) and its programs."""
+        sender_kind = enum_value(SenderKind, kind, "kind")
+        normalized = normalize_sender(address, sender_kind, tenant.default_region)
+        with self.engine.begin() as conn:
+            program_ids: list[str] = []
+            for ref in programs:
+                program = found(
+                    registry.find_program(conn, tenant.id, ref), "program", ref, "program_ids"
+                )
+                if program.id not in program_ids:
+                    program_ids.append(program.id)
+            if registry.find_sender(conn, tenant.id, normalized) is not None:
+                raise Conflict(f"sender {normalized} is already registered", field="address")
+            sender = Sender(
+                id=new_id("snd"),
+                tenant_id=tenant.id,
+                address=normalized,
+                kind=sender_kind,
+                verified=bool(verified),
+                program_ids=tuple(program_ids),
+                created_at=self.now(),
+            )
+            registry.insert_sender(conn, sender)
+        return sender
+
+    def get_sender(self, tenant: Tenant, ref: str) -> Sender:
+        """A sender by id or by address (in any form that normalises to the stored one)."""
+        with self._read() as conn:
+            sender = registry.find_sender(conn, tenant.id, ref)
+            if sender is None:
+                try:
+                    sender = registry.find_sender(
+                        conn, tenant.id, sender_lookup_key(ref, tenant.default_region)
+                    )
+                except InvalidNumber:
+                    sender = None
+        return found(sender, "sender", ref)
+
+    def list_senders(self, tenant: Tenant) -> list[Sender]:
+        with self._read() as conn:
+            return registry.list_senders(conn, tenant.id)
