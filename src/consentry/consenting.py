@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from consentry.domain.consent import (
     ConsentState,
     ConsentStatus,
     fold,
+    needs_double_opt_in,
 )
 from consentry.domain.model import Program, Scope, ScopeKind
 from consentry.store import consents as consent_store
@@ -178,15 +179,29 @@ def opt_in_writes(
     disclosure_text: str | None,
     inbound_id: str | None,
 ) -> list[ConsentWrite]:
-    """Consent events for a keyword opt-in (START) to the given programs: restore or grant."""
+    """Consent events for a keyword opt-in (START) to the given programs: restore or grant.
+
+    A program that needs double opt-in gets a pending request instead (the keyword is the first
+    step; the YES that follows is the second).
+    """
     writes = []
     for program in programs:
         state = states.get(program.id)
         if state is not None and state.status is ConsentStatus.ACTIVE:
             continue
+        double = needs_double_opt_in(program.use_case, program.double_opt_in)
+        if double:
+            kind = ConsentEventKind.REQUESTED
+        elif state is not None:
+            kind = ConsentEventKind.RESTORED
+        else:
+            kind = ConsentEventKind.GRANTED
         writes.append(
             ConsentWrite(
-                kind=ConsentEventKind.RESTORED if state is not None else ConsentEventKind.GRANTED,
+                kind=kind,
+                expires_at=occurred_at + timedelta(hours=program.pending_expiry_hours)
+                if double
+                else None,
                 recipient=recipient,
                 brand_id=program.brand_id,
                 program_id=program.id,

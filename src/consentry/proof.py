@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from consentry.domain.model import Tenant
-from consentry.store.ledger import ChainHead, canonical_form
+from consentry.store.ledger import ChainHead, canonical_form, canonical_value
 
 if TYPE_CHECKING:
     from consentry.service import RecipientView
@@ -76,7 +76,7 @@ def bundle(
 
 def _event(event: Mapping[str, Any]) -> dict[str, Any]:
     fields = {
-        key: _iso(value) if isinstance(value, datetime) else value
+        key: canonical_value(value)
         for key, value in event.items()
         if key not in ("redacted_at",) and value is not None
     }
@@ -108,7 +108,9 @@ def check(proof: Mapping[str, Any]) -> list[str]:
         if hashlib.sha256(canonical.encode("utf-8")).hexdigest() != event["hash"]:
             problems.append(f"event {event['seq']}: canonical form does not match its hash")
         stated = json.loads(canonical)
-        for key in ("recipient", "kind", "seq", "prev_hash", "disclosure_hash", "program_id"):
+        # Every field shown must be the hashed one: nothing may be added, changed or dropped.
+        shown = {key for key in event if key not in ("canonical", "hash")}
+        for key in sorted(shown | set(stated)):
             if stated.get(key) != event.get(key):
                 problems.append(f"event {event['seq']}: {key} differs from its canonical form")
         digest = event.get("disclosure_hash")

@@ -125,6 +125,9 @@ def fold(state: ConsentState | None, fact: ConsentFact) -> ConsentState | None:
     kind = fact.kind
     at = fact.occurred_at
     seq = fact.seq
+    if kind in _ACTIVATING and state.revoked_at is not None and at < state.revoked_at:
+        # Consent given before the latest revocation cannot undo it, whenever it is recorded.
+        return replace(state, last_event_seq=seq)
     if kind is ConsentEventKind.REQUESTED:
         return replace(
             state,
@@ -149,7 +152,12 @@ def fold(state: ConsentState | None, fact: ConsentFact) -> ConsentState | None:
         if state.status is not ConsentStatus.PENDING:
             return None if fresh else replace(state, last_event_seq=seq)
         return replace(
-            state, status=ConsentStatus.ACTIVE, granted_at=at, expires_at=None, last_event_seq=seq
+            state,
+            status=ConsentStatus.ACTIVE,
+            granted_at=at,
+            expires_at=None,
+            revoked_at=None,
+            last_event_seq=seq,
         )
     if kind is ConsentEventKind.RECONFIRMATION_REQUESTED:
         if fresh:
@@ -167,6 +175,17 @@ def fold(state: ConsentState | None, fact: ConsentFact) -> ConsentState | None:
     return replace(
         state, status=ConsentStatus.REVOKED, revoked_at=at, expires_at=None, last_event_seq=seq
     )
+
+
+_ACTIVATING = frozenset(
+    {
+        ConsentEventKind.REQUESTED,
+        ConsentEventKind.GRANTED,
+        ConsentEventKind.RESTORED,
+        ConsentEventKind.CONFIRMED,
+        ConsentEventKind.RECONFIRMED,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +220,8 @@ def evaluate(
     """Every reason the recipient's consent does not allow a ``category`` message ``now``.
 
     An empty list means consent allows it. Implied consent covers conversational replies only
-    inside a conversation the recipient started, and transactional or informational messages;
-    never marketing.
+    inside a conversation the recipient started, and transactional messages; informational
+    messages need express consent (``rules/consent.toml``) and marketing express written.
     """
     rules = consent_rules()
     if state is None or state.status in (ConsentStatus.REVOKED, ConsentStatus.EXPIRED):

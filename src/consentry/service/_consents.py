@@ -129,6 +129,35 @@ class ConsentsLayer(OptOutsLayer):
                 **evidence_fields,
             )
             head, [written] = consenting.append(conn, tenant.id, head, [write], now)
+            newer = [
+                o
+                for o in optout_store.current(conn, tenant.id, [number]).get(number, [])
+                if o.scope in scopes.covering_program(target) and o.created_at > at
+            ]
+            if (
+                newer
+                and written.state is not None
+                and written.state.status is not ConsentStatus.REVOKED
+            ):
+                # The person opted out after giving this consent: the opt-out still stands.
+                latest = max(newer, key=lambda o: o.created_at)
+                head, [written] = consenting.append(
+                    conn,
+                    tenant.id,
+                    head,
+                    [
+                        consenting.ConsentWrite(
+                            kind=ConsentEventKind.REVOKED,
+                            recipient=number,
+                            brand_id=target.brand_id,
+                            program_id=target.id,
+                            occurred_at=latest.created_at,
+                            source="system",
+                            reason=f"opt-out in {latest.scope} is newer than this consent",
+                        )
+                    ],
+                    now,
+                )
             if not pending and consent_level is not ConsentLevel.IMPLIED:
                 head = self._lift_for_fresh_consent(
                     conn, tenant, head, number, [target], at, None, OptOutSource.API

@@ -13,6 +13,7 @@ from consentry.domain import replies, scopes
 from consentry.domain.consent import (
     ConsentEventKind,
     ConsentStatus,
+    needs_double_opt_in,
 )
 from consentry.domain.keywords import classify
 from consentry.domain.model import (
@@ -226,6 +227,16 @@ class InboundLayer(ConsentsLayer):
             )
             # START is a fresh opt-in: it restores (or grants) consent to the sender's programs.
             states = consent_store.states(conn, tenant.id, number, [p.id for p in context.programs])
+            pending = [
+                p
+                for p in context.programs
+                if needs_double_opt_in(p.use_case, p.double_opt_in)
+                and not (p.id in states and states[p.id].status is ConsentStatus.ACTIVE)
+            ]
+            if pending:
+                text = replies.double_opt_in_request(
+                    brand_name, pending[0].name, pending[0].frequency
+                )
             head, _ = consenting.append(
                 conn,
                 tenant.id,
@@ -241,6 +252,10 @@ class InboundLayer(ConsentsLayer):
                 ),
                 now,
             )
+            if pending:
+                return _Outcome(
+                    "double_opt_in_requested", tuple(lifted_scopes), text, "double_opt_in_request"
+                )
             action = "opted_in" if lifted else "opt_in_confirmed"
             return _Outcome(action, tuple(lifted_scopes), text, "opt_in_confirmation")
         if verdict.kind is ReplyKind.HELP:
@@ -302,6 +317,18 @@ class InboundLayer(ConsentsLayer):
             return _Outcome("none", (), notes=("nothing pending to confirm",))
         head, _ = consenting.append(conn, tenant.id, head, writes, now)
         head = self._lift_for_fresh_consent(conn, tenant, head, number, confirmed, at, inbound_id)
+        confirmed_scopes = {Scope(ScopeKind.PROGRAM, p.id) for p in confirmed}
+        still = [
+            o.scope
+            for o in optout_store.current(conn, tenant.id, [number]).get(number, [])
+            if o.scope in scopes.covering_sender(context) and o.scope not in confirmed_scopes
+        ]
+        if still:
+            return _Outcome(
+                "consent_confirmed",
+                tuple(confirmed_scopes),
+                notes=tuple(f"still opted out in {scope}: nothing sent" for scope in still),
+            )
         first = confirmed[0]
         text = first.opt_in_reply or replies.opt_in_confirmation(
             brand_name, first.name, first.frequency, resubscribed=False

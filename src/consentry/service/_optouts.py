@@ -327,10 +327,11 @@ class OptOutsLayer(RegistryLayer):
         inbound_id: str | None,
         source: OptOutSource = OptOutSource.KEYWORD,
     ) -> ledger.ChainHead:
-        """A fresh express opt-in to a program lifts that program's own opt-out (only that scope)."""
+        """A fresh express opt-in to a program lifts that program's own opt-out (only that scope,
+        and only an opt-out older than the opt-in: a later STOP is never undone by older consent)."""
         wanted = {Scope(ScopeKind.PROGRAM, p.id) for p in programs}
         current = optout_store.current(conn, tenant.id, [number]).get(number, [])
-        lifted = [(number, o.scope) for o in current if o.scope in wanted]
+        lifted = [(number, o.scope) for o in current if o.scope in wanted and o.created_at <= at]
         return self._remove(
             conn, tenant, head, lifted, source, at, None, "fresh opt-in", inbound_id
         )

@@ -159,14 +159,15 @@ def event_hash(row: Mapping[str, Any]) -> str:
 def canonical_form(row: Mapping[str, Any]) -> str:
     """The canonical JSON of an event: its stored fields (including ``prev_hash``), keys sorted,
     no whitespace, timestamps as ISO 8601 with microseconds, later optional fields only when set."""
-    canonical = {name: _canonical_value(row[name]) for name in _HASHED_FIELDS}
+    canonical = {name: canonical_value(row[name]) for name in _HASHED_FIELDS}
     for name in _OPTIONAL_HASHED_FIELDS:
         if row.get(name) is not None:
-            canonical[name] = _canonical_value(row[name])
+            canonical[name] = canonical_value(row[name])
     return json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _canonical_value(value: Any) -> Any:
+def canonical_value(value: Any) -> Any:
+    """A stored value as the canonical form writes it (timestamps as ISO 8601 with microseconds)."""
     if isinstance(value, datetime):
         # Microseconds are kept: both databases store them.
         return value.isoformat(timespec="microseconds")
