@@ -79,3 +79,12 @@ def test_one_tenants_chain_is_independent_of_anothers(service: Consentry, tenant
     assert service.verify_ledger(tenant).events == 5
     assert service.verify_ledger(other).events == 1
     assert service.verify_ledger(other).ok
+
+
+def test_times_given_with_another_offset_still_verify(service: Consentry, tenant: Tenant) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    at = datetime(2026, 1, 2, 11, 30, tzinfo=timezone(timedelta(hours=2)))
+    service.receive_inbound(tenant, "+12065550100", "+14255550123", "STOP", received_at=at)
+    report = service.verify_ledger(tenant)
+    assert report.ok, report

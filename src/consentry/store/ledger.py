@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -167,10 +167,13 @@ def canonical_form(row: Mapping[str, Any]) -> str:
 
 
 def canonical_value(value: Any) -> Any:
-    """A stored value as the canonical form writes it (timestamps as ISO 8601 with microseconds)."""
+    """A stored value as the canonical form writes it (timestamps in UTC, ISO 8601, microseconds).
+
+    Timestamps are converted to UTC first because the store keeps UTC: a time given with another
+    offset must hash the same when written and when read back.
+    """
     if isinstance(value, datetime):
-        # Microseconds are kept: both databases store them.
-        return value.isoformat(timespec="microseconds")
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
     return value
 
 
