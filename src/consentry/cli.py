@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -24,7 +24,7 @@ from consentry.domain.keywords import classify as classify_text
 from consentry.domain.model import OptOutSource, ScopeKind, Tenant
 from consentry.domain.optout_lists import read_numbers
 from consentry.errors import ConsentryError
-from consentry.service import Consentry, RecipientStatus, ScopeRef
+from consentry.service import Consentry, RecipientStatus, RejectedRow, ScopeRef
 
 app = typer.Typer(
     help="consentry: self-hosted SMS compliance engine (opt-outs, STOP/START/HELP, consent).",
@@ -573,13 +573,15 @@ def optouts_import(
             f"{report.already_opted_out} already opted out, {report.duplicates} duplicates"
         )
     else:
-        err.print(
-            f"[bold red]nothing imported:[/] {len(report.rejected)} of {report.rows} rows rejected"
-        )
-        for row in report.rejected[:50]:
-            err.print(f"  line {row.line}: {row.value!r}: {row.error}", highlight=False)
+        _print_rejected(report.rows, report.rejected)
     if not report.imported:
         raise typer.Exit(2)
+
+
+def _print_rejected(rows: int, rejected: Sequence[RejectedRow]) -> None:
+    err.print(f"[bold red]nothing imported:[/] {len(rejected)} of {rows} rows rejected")
+    for row in rejected[:50]:
+        err.print(f"  line {row.line}: {row.value!r}: {row.error}", highlight=False)
 
 
 def _tracked(handle: Any, progress: Progress, task: Any) -> Iterator[str]:
@@ -883,11 +885,7 @@ def consents_import(
     elif report.imported:
         out.print(f"imported {report.rows} consent records ({report.events} ledger events)")
     else:
-        err.print(
-            f"[bold red]nothing imported:[/] {len(report.rejected)} of {report.rows} rows rejected"
-        )
-        for row in report.rejected[:50]:
-            err.print(f"  line {row.line}: {row.value!r}: {row.error}", highlight=False)
+        _print_rejected(report.rows, report.rejected)
     if not report.imported:
         raise typer.Exit(2)
 

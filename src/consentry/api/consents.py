@@ -17,6 +17,7 @@ from consentry.api.optouts import read_text_upload
 from consentry.api.schemas import Strict
 from consentry.domain.consent import ConsentState
 from consentry.domain.consent_lists import read_consent_rows
+from consentry.service import ConsentOutcome
 
 router = APIRouter(prefix="/v1", tags=["consents"])
 
@@ -80,6 +81,17 @@ class ConsentOut(BaseModel):
     still_opted_out: list[str]
     notes: list[str]
 
+    @classmethod
+    def of(cls, outcome: ConsentOutcome) -> ConsentOut:
+        return cls(
+            event_id=outcome.event_id,
+            consent=ConsentStateOut.of(outcome.state) if outcome.state else None,
+            reply=outcome.reply,
+            outbox_id=outcome.outbox_id,
+            still_opted_out=[str(scope) for scope in outcome.still_opted_out],
+            notes=list(outcome.notes),
+        )
+
 
 class RecipientOut(BaseModel):
     recipient: str
@@ -113,14 +125,7 @@ def record_consent(body: ConsentIn, tenant: TenantDep, app: ServiceDep) -> Conse
         evidence=body.evidence,
         actor="api",
     )
-    return ConsentOut(
-        event_id=outcome.event_id,
-        consent=ConsentStateOut.of(outcome.state) if outcome.state else None,
-        reply=outcome.reply,
-        outbox_id=outcome.outbox_id,
-        still_opted_out=[str(scope) for scope in outcome.still_opted_out],
-        notes=list(outcome.notes),
-    )
+    return ConsentOut.of(outcome)
 
 
 class ReconfirmIn(Strict):
@@ -132,14 +137,7 @@ class ReconfirmIn(Strict):
 def request_reconfirmation(body: ReconfirmIn, tenant: TenantDep, app: ServiceDep) -> ConsentOut:
     """Ask an active consent to be reconfirmed; the recipient's YES reconfirms it (409 if none)."""
     outcome = app.request_reconfirmation(tenant, body.recipient, body.program)
-    return ConsentOut(
-        event_id=outcome.event_id,
-        consent=ConsentStateOut.of(outcome.state) if outcome.state else None,
-        reply=outcome.reply,
-        outbox_id=outcome.outbox_id,
-        still_opted_out=[str(scope) for scope in outcome.still_opted_out],
-        notes=list(outcome.notes),
-    )
+    return ConsentOut.of(outcome)
 
 
 @router.post("/consents:expire")

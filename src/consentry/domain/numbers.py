@@ -69,11 +69,6 @@ def _parse_valid(text: str, region: str) -> str | None:
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
 
-def is_e164(text: str) -> bool:
-    """Whether ``text`` is already in canonical E.164 form (cheap syntactic check)."""
-    return len(text) >= 8 and len(text) <= 16 and text[0] == "+" and text[1:].isdigit()
-
-
 def normalize_sender(
     raw: str, kind: SenderKind, region: str = "US", *, field: str = "address"
 ) -> str:

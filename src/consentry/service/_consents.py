@@ -31,7 +31,6 @@ from consentry.domain.model import (
 )
 from consentry.domain.numbers import to_e164
 from consentry.errors import Conflict, InvalidInput
-from consentry.identifiers import new_id
 from consentry.service._checks import (
     found,
 )
@@ -183,20 +182,14 @@ class ConsentsLayer(OptOutsLayer):
                     "still opted out in " + ", ".join(str(s) for s in blocking) + ": nothing queued"
                 )
             elif reply is not None and sender is not None:
-                outbox_id = new_id("out")
-                messages.insert_outbox(
+                outbox_id = messages.queue_reply(
                     conn,
-                    {
-                        "tenant_id": tenant.id,
-                        "outbox_id": outbox_id,
-                        "recipient": number,
-                        "sender_address": sender.address,
-                        "body": reply,
-                        "purpose": purpose,
-                        "inbound_id": None,
-                        "status": "queued",
-                        "created_at": now,
-                    },
+                    tenant.id,
+                    recipient=number,
+                    sender_address=sender.address,
+                    body=reply,
+                    purpose=purpose,
+                    created_at=now,
                 )
         return ConsentOutcome(
             event_id=written.event_id,
@@ -356,20 +349,14 @@ class ConsentsLayer(OptOutsLayer):
             outbox_id = None
             reply = replies.reconfirmation_request(brand.name, target.name)
             if sender is not None and not blocking:
-                outbox_id = new_id("out")
-                messages.insert_outbox(
+                outbox_id = messages.queue_reply(
                     conn,
-                    {
-                        "tenant_id": tenant.id,
-                        "outbox_id": outbox_id,
-                        "recipient": number,
-                        "sender_address": sender.address,
-                        "body": reply,
-                        "purpose": "reconfirmation_request",
-                        "inbound_id": None,
-                        "status": "queued",
-                        "created_at": now,
-                    },
+                    tenant.id,
+                    recipient=number,
+                    sender_address=sender.address,
+                    body=reply,
+                    purpose="reconfirmation_request",
+                    created_at=now,
                 )
         return ConsentOutcome(
             written.event_id, written.state, reply if outbox_id else None, outbox_id
@@ -411,13 +398,7 @@ class ConsentsLayer(OptOutsLayer):
         """A recipient's current consent per program and current opt-outs."""
         recipient = to_e164(number, tenant.default_region, field="number")
         with self._read() as conn:
-            return RecipientView(
-                recipient=recipient,
-                consents=tuple(consent_store.states(conn, tenant.id, recipient).values()),
-                optouts=tuple(
-                    optout_store.current(conn, tenant.id, [recipient]).get(recipient, [])
-                ),
-            )
+            return self._recipient_view(conn, tenant, recipient)
 
     def recipient_events(self, tenant: Tenant, number: str) -> tuple[str, list[dict[str, Any]]]:
         """Every ledger event of a recipient (consent and opt-out), oldest first, as stored."""

@@ -102,20 +102,15 @@ class InboundLayer(ConsentsLayer):
             )
             outbox_id = None
             if outcome.reply is not None:
-                outbox_id = new_id("out")
-                messages.insert_outbox(
+                outbox_id = messages.queue_reply(
                     conn,
-                    {
-                        "tenant_id": tenant.id,
-                        "outbox_id": outbox_id,
-                        "recipient": number,
-                        "sender_address": address,
-                        "body": outcome.reply,
-                        "purpose": outcome.purpose,
-                        "inbound_id": inbound_id,
-                        "status": "queued",
-                        "created_at": now,
-                    },
+                    tenant.id,
+                    recipient=number,
+                    sender_address=address,
+                    body=outcome.reply,
+                    purpose=outcome.purpose,
+                    created_at=now,
+                    inbound_id=inbound_id,
                 )
         return InboundResult(
             inbound_id=inbound_id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -66,10 +66,7 @@ class OptOutsLayer(RegistryLayer):
             target = self._target(conn, tenant, sender, scope)
             head = ledger.lock_head(conn, tenant.id)
             state = optout_store.current(conn, tenant.id, _valid(parsed))
-            new: list[str] = []
-            for number in dict.fromkeys(_valid(parsed)):
-                if all(optout.scope != target.scope for optout in state.get(number, [])):
-                    new.append(number)
+            new = _not_yet_in(state, dict.fromkeys(_valid(parsed)), target.scope)
             self._append_optouts(conn, tenant, head, new, target.scope, source, now, actor, reason)
         changed = set(new)
         return [
@@ -208,11 +205,7 @@ class OptOutsLayer(RegistryLayer):
             target = self._target(conn, tenant, sender, scope)
             head = ledger.lock_head(conn, tenant.id)
             state = optout_store.current(conn, tenant.id, unique)
-            new = [
-                number
-                for number in unique
-                if all(optout.scope != target.scope for optout in state.get(number, []))
-            ]
+            new = _not_yet_in(state, unique, target.scope)
             self._append_optouts(conn, tenant, head, new, target.scope, source, now, actor, reason)
         return ImportReport(total, len(new), len(unique) - len(new), duplicates)
 
@@ -409,6 +402,13 @@ def _optout_events(
         )
         for number, scope in pairs
     ]
+
+
+def _not_yet_in(
+    state: Mapping[str, Sequence[OptOut]], numbers: Iterable[str], scope: Scope
+) -> list[str]:
+    """The numbers with no opt-out in exactly ``scope`` yet (the ones an add would change)."""
+    return [n for n in numbers if all(optout.scope != scope for optout in state.get(n, []))]
 
 
 def _valid(parsed: Sequence[RecipientStatus]) -> list[str]:

@@ -22,7 +22,8 @@ from consentry.domain.consent import (
     ConsentStatus,
     fold,
 )
-from consentry.store.tables import consent_events, consents, disclosures
+from consentry.store import ledger
+from consentry.store.tables import consents, disclosures
 
 
 def disclosure_hash(text: str) -> str:
@@ -152,27 +153,15 @@ def replay(
 ) -> dict[tuple[str, str], ConsentState]:
     """Fold every consent event of the tenant's ledger, in order, into states."""
     found: dict[tuple[str, str], ConsentState] = {}
-    last = 0
-    while True:
-        rows = conn.execute(
-            sa.select(consent_events)
-            .where(
-                consent_events.c.tenant_id == tenant_id,
-                consent_events.c.seq > last,
-                consent_events.c.kind.in_(sorted(CONSENT_EVENT_KINDS)),
-                consent_events.c.redacted_at.is_(None),
-            )
-            .order_by(consent_events.c.seq)
-            .limit(batch)
-        ).all()
-        if not rows:
-            return found
-        for row in rows:
-            key = (row.recipient, row.program_id)
-            folded = fold(found.get(key), fact_of(row))
-            if folded is not None:
-                found[key] = folded
-        last = rows[-1].seq
+    events = ledger.iterate_events(
+        conn, tenant_id, kinds=CONSENT_EVENT_KINDS, include_redacted=False, batch=batch
+    )
+    for row in events:
+        key = (row.recipient, row.program_id)
+        folded = fold(found.get(key), fact_of(row))
+        if folded is not None:
+            found[key] = folded
+    return found
 
 
 def rebuild(conn: sa.Connection, tenant_id: str) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -177,37 +177,47 @@ def canonical_value(value: Any) -> Any:
     return value
 
 
+def iterate_events(
+    conn: sa.Connection,
+    tenant_id: str,
+    *,
+    kinds: Collection[str] | None = None,
+    include_redacted: bool = True,
+    batch: int = 5000,
+) -> Iterator[Any]:
+    """The tenant's events in chain order (only ``kinds`` if given), read in pages by sequence."""
+    last = 0
+    while True:
+        query = sa.select(consent_events).where(
+            consent_events.c.tenant_id == tenant_id, consent_events.c.seq > last
+        )
+        if kinds is not None:
+            query = query.where(consent_events.c.kind.in_(sorted(kinds)))
+        if not include_redacted:
+            query = query.where(consent_events.c.redacted_at.is_(None))
+        rows = conn.execute(query.order_by(consent_events.c.seq).limit(batch)).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+
+
 def verify_chain(conn: sa.Connection, tenant_id: str, batch: int = 5000) -> ChainReport:
     """Recompute the tenant's chain and report the first event that does not match."""
     prev, expected_seq, count = GENESIS_HASH, 1, 0
     last_seq = 0
-    while True:
-        rows = (
-            conn.execute(
-                sa.select(consent_events)
-                .where(consent_events.c.tenant_id == tenant_id, consent_events.c.seq > last_seq)
-                .order_by(consent_events.c.seq)
-                .limit(batch)
-            )
-            .mappings()
-            .all()
-        )
-        if not rows:
-            break
-        for row in rows:
-            count += 1
-            if row["seq"] != expected_seq:
-                return ChainReport(False, count, expected_seq, f"event {expected_seq} is missing")
-            if row["prev_hash"] != prev:
-                return ChainReport(False, count, row["seq"], "link to the previous event is broken")
-            # A purged (redacted) event keeps only its links; its content can no longer be checked.
-            if row["redacted_at"] is None and event_hash(dict(row)) != row["hash"]:
-                return ChainReport(
-                    False, count, row["seq"], "event content does not match its hash"
-                )
-            prev = row["hash"]
-            expected_seq += 1
-            last_seq = row["seq"]
+    for row in iterate_events(conn, tenant_id, batch=batch):
+        count += 1
+        if row.seq != expected_seq:
+            return ChainReport(False, count, expected_seq, f"event {expected_seq} is missing")
+        if row.prev_hash != prev:
+            return ChainReport(False, count, row.seq, "link to the previous event is broken")
+        # A purged (redacted) event keeps only its links; its content can no longer be checked.
+        if row.redacted_at is None and event_hash(dict(row._mapping)) != row.hash:
+            return ChainReport(False, count, row.seq, "event content does not match its hash")
+        prev = row.hash
+        expected_seq += 1
+        last_seq = row.seq
     head = conn.execute(
         sa.select(ledger_heads.c.seq, ledger_heads.c.hash).where(
             ledger_heads.c.tenant_id == tenant_id

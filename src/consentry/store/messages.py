@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from consentry.identifiers import new_id
 from consentry.store.tables import inbound, outbox
 
 
@@ -13,8 +15,33 @@ def insert_inbound(conn: sa.Connection, row: dict[str, Any]) -> None:
     conn.execute(sa.insert(inbound).values(**row))
 
 
-def insert_outbox(conn: sa.Connection, row: dict[str, Any]) -> None:
-    conn.execute(sa.insert(outbox).values(**row))
+def queue_reply(
+    conn: sa.Connection,
+    tenant_id: str,
+    *,
+    recipient: str,
+    sender_address: str,
+    body: str,
+    purpose: str,
+    created_at: datetime,
+    inbound_id: str | None = None,
+) -> str:
+    """Queue one message for delivery from ``sender_address`` to ``recipient``; return its id."""
+    outbox_id = new_id("out")
+    conn.execute(
+        sa.insert(outbox).values(
+            tenant_id=tenant_id,
+            outbox_id=outbox_id,
+            recipient=recipient,
+            sender_address=sender_address,
+            body=body,
+            purpose=purpose,
+            inbound_id=inbound_id,
+            status="queued",
+            created_at=created_at,
+        )
+    )
+    return outbox_id
 
 
 def list_inbound(

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from consentry.domain.model import OptOut, OptOutEvent, OptOutSource, Scope, ScopeKind
+from consentry.store import ledger
 from consentry.store.tables import consent_events, optouts
 
 OPT_OUT_ADDED = "opt_out_added"
@@ -110,22 +111,10 @@ def iterate_history(
     conn: sa.Connection, tenant_id: str, batch: int = 5000
 ) -> Iterator[OptOutEvent]:
     """Every opt-out event of the tenant, in ledger order."""
-    last = 0
-    while True:
-        rows = conn.execute(
-            sa.select(consent_events)
-            .where(
-                consent_events.c.tenant_id == tenant_id,
-                consent_events.c.seq > last,
-                consent_events.c.kind.in_([OPT_OUT_ADDED, OPT_OUT_REMOVED]),
-            )
-            .order_by(consent_events.c.seq)
-            .limit(batch)
-        ).all()
-        if not rows:
-            return
-        yield from (_event(row) for row in rows)
-        last = rows[-1].seq
+    events = ledger.iterate_events(
+        conn, tenant_id, kinds=(OPT_OUT_ADDED, OPT_OUT_REMOVED), batch=batch
+    )
+    yield from (_event(row) for row in events)
 
 
 def _optout(row: Any) -> OptOut:
