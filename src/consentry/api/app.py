@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from consentry._version import __version__
-from consentry.api import consents, errors, inbound, optouts, registry
+from consentry.api import consents, errors, inbound, messages, optouts, registry
 from consentry.service import Consentry
 
 
@@ -17,7 +17,7 @@ def create_app(service: Consentry) -> FastAPI:
         title="consentry",
         version=__version__,
         description="Self-hosted SMS compliance engine: opt-out database, STOP/START/HELP, "
-        "consent ledger. Authenticate with `Authorization: Bearer <API key>`.",
+        "consent ledger, send gate. Authenticate with `Authorization: Bearer <API key>`.",
     )
     app.state.service = service
     errors.install(app)
@@ -25,6 +25,7 @@ def create_app(service: Consentry) -> FastAPI:
     app.include_router(optouts.router)
     app.include_router(inbound.router)
     app.include_router(consents.router)
+    app.include_router(messages.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> JSONResponse:

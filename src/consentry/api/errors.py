@@ -30,12 +30,17 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
 
 
+def status_of(error: ConsentryError) -> int:
+    """The HTTP status of an error (400 when no more specific one applies)."""
+    return next((code for kind, code in _STATUS if isinstance(error, kind)), 400)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into the JSON shape above."""
 
     @app.exception_handler(ConsentryError)
     async def _consentry_error(_request: Request, exc: ConsentryError) -> JSONResponse:
-        status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
+        status = status_of(exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         body = error_body(exc.code, exc.message)
         if exc.field is not None:

@@ -65,6 +65,8 @@ def create_program(body: ProgramIn, tenant: TenantDep, app: ServiceDep) -> Progr
         pending_expiry_hours=body.pending_expiry_hours,
         reconfirm_after_days=body.reconfirm_after_days,
         reconfirm_idle_days=body.reconfirm_idle_days,
+        age_gated=body.age_gated,
+        block_shorteners=body.block_shorteners,
     )
     return ProgramOut.of(program)
 

@@ -76,6 +76,8 @@ class ProgramIn(Strict):
     pending_expiry_hours: int | None = Field(default=None, ge=1, le=36_500)
     reconfirm_after_days: int | None = Field(default=None, ge=1, le=36_500)
     reconfirm_idle_days: int | None = Field(default=None, ge=1, le=36_500)
+    age_gated: bool = Field(default=False, description="may carry alcohol, firearms, ... content")
+    block_shorteners: bool = Field(default=False, description="URL shorteners block, not warn")
 
 
 class ProgramOut(BaseModel):
@@ -97,6 +99,8 @@ class ProgramOut(BaseModel):
     pending_expiry_hours: int
     reconfirm_after_days: int
     reconfirm_idle_days: int
+    age_gated: bool
+    block_shorteners: bool
 
     @classmethod
     def of(cls, program: Program) -> ProgramOut:
@@ -119,6 +123,8 @@ class ProgramOut(BaseModel):
             pending_expiry_hours=program.pending_expiry_hours,
             reconfirm_after_days=program.reconfirm_after_days,
             reconfirm_idle_days=program.reconfirm_idle_days,
+            age_gated=program.age_gated,
+            block_shorteners=program.block_shorteners,
         )
 
 

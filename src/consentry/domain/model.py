@@ -121,6 +121,8 @@ class Program:
     pending_expiry_hours: int = 48
     reconfirm_after_days: int = 30
     reconfirm_idle_days: int = 365
+    age_gated: bool = False  # may carry alcohol, firearms, tobacco, gambling or sexual content
+    block_shorteners: bool = False  # public URL shorteners block instead of warn
 
 
 @dataclass(frozen=True, slots=True)

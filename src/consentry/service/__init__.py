@@ -7,11 +7,12 @@ never reads another tenant's rows.
 
 The class is assembled from one layer a concern, each in its own module and each building on the
 one before: ``_base`` (engine, clock) < ``_tenants`` < ``_registry`` < ``_optouts`` <
-``_consents`` < ``_inbound``.
+``_consents`` < ``_inbound`` < ``_gate``.
 """
 
 from consentry.service._base import Clock, utc_now
-from consentry.service._inbound import MAX_INBOUND_BODY, InboundLayer
+from consentry.service._gate import MAX_BATCH, MAX_BODY, BatchItem, GateLayer, SendRequest
+from consentry.service._inbound import MAX_INBOUND_BODY
 from consentry.service._registry import PROGRAM_CATEGORIES
 from consentry.service._results import (
     ConsentImportReport,
@@ -25,7 +26,7 @@ from consentry.service._results import (
 )
 
 
-class Consentry(InboundLayer):
+class Consentry(GateLayer):
     """The consentry service over one database.
 
     >>> app = Consentry("sqlite:///var/consentry.db")   # doctest: +SKIP
@@ -34,8 +35,11 @@ class Consentry(InboundLayer):
 
 
 __all__ = [
+    "MAX_BATCH",
+    "MAX_BODY",
     "MAX_INBOUND_BODY",
     "PROGRAM_CATEGORIES",
+    "BatchItem",
     "Clock",
     "ConsentImportReport",
     "ConsentOutcome",
@@ -46,5 +50,6 @@ __all__ = [
     "RecipientView",
     "RejectedRow",
     "ScopeRef",
+    "SendRequest",
     "utc_now",
 ]

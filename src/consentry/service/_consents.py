@@ -47,6 +47,7 @@ from consentry.store import (
     messages,
     registry,
     retention,
+    sends,
 )
 from consentry.store import optouts as optout_store
 
@@ -464,6 +465,7 @@ class ConsentsLayer(OptOutsLayer):
                     "dry_run": True,
                 }
             counts = retention.purge(conn, tenant.id, recipients, cutoff, now)
+            sends.bump_epoch(conn, tenant.id)
         return {"cutoff": cutoff.isoformat(), "dry_run": False, **counts}
 
     def _recipient_view(self, conn: sa.Connection, tenant: Tenant, recipient: str) -> RecipientView:

@@ -34,6 +34,7 @@ from consentry.service._checks import (
 from consentry.service._tenants import TenantsLayer
 from consentry.store import (
     registry,
+    sends,
 )
 
 PROGRAM_CATEGORIES = ("marketing", "informational", "transactional", "conversational")
@@ -70,6 +71,7 @@ class RegistryLayer(TenantsLayer):
             if registry.find_brand(conn, tenant.id, brand.slug) is not None:
                 raise Conflict(f"a brand with slug {brand.slug!r} already exists", field="slug")
             registry.insert_brand(conn, brand)
+            sends.bump_epoch(conn, tenant.id)
         return brand
 
     def get_brand(self, tenant: Tenant, ref: str) -> Brand:
@@ -100,11 +102,15 @@ class RegistryLayer(TenantsLayer):
         pending_expiry_hours: int | None = None,
         reconfirm_after_days: int | None = None,
         reconfirm_idle_days: int | None = None,
+        age_gated: bool = False,
+        block_shorteners: bool = False,
     ) -> Program:
         """Register a messaging program of ``brand`` (id or slug) with its keyword replies and
         consent settings (level needed, double opt-in, reconfirmation windows).
 
-        The consent level defaults to what the category needs (marketing: express written);
+        ``age_gated`` programs may carry alcohol, firearms, tobacco, gambling or sexual content
+        (their opt-in must verify age); ``block_shorteners`` makes public URL shorteners block
+        instead of warn. The consent level defaults to what the category needs (marketing: express written);
         a high-risk ``use_case`` (sweepstakes, lead generation, ...) always gets double opt-in.
         """
         name = required_text(name, "name", 200)
@@ -154,6 +160,8 @@ class RegistryLayer(TenantsLayer):
             reconfirm_idle_days=positive_int(
                 reconfirm_idle_days, rules.idle_days, "reconfirm_idle_days"
             ),
+            age_gated=bool(age_gated),
+            block_shorteners=bool(block_shorteners),
         )
         with self.engine.begin() as conn:
             owner = found(registry.find_brand(conn, tenant.id, brand), "brand", brand, "brand_id")
@@ -161,6 +169,7 @@ class RegistryLayer(TenantsLayer):
                 raise Conflict(f"a program with slug {program.slug!r} already exists", field="slug")
             program = with_brand(program, owner.id)
             registry.insert_program(conn, program)
+            sends.bump_epoch(conn, tenant.id)
         return program
 
     def get_program(self, tenant: Tenant, ref: str) -> Program:
@@ -203,6 +212,7 @@ class RegistryLayer(TenantsLayer):
                 created_at=self.now(),
             )
             registry.insert_sender(conn, sender)
+            sends.bump_epoch(conn, tenant.id)
         return sender
 
     def get_sender(self, tenant: Tenant, ref: str) -> Sender:

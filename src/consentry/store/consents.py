@@ -60,18 +60,9 @@ def states_of(
     conn: sa.Connection, tenant_id: str, keys: Collection[tuple[str, str]]
 ) -> dict[tuple[str, str], ConsentState]:
     """The states of the given (recipient, program_id) pairs that exist."""
-    found: dict[tuple[str, str], ConsentState] = {}
     wanted = set(keys)
-    numbers = sorted({recipient for recipient, _ in wanted})
-    for start in range(0, len(numbers), 500):
-        query = sa.select(consents).where(
-            consents.c.tenant_id == tenant_id,
-            consents.c.recipient.in_(numbers[start : start + 500]),
-        )
-        for row in conn.execute(query):
-            if (row.recipient, row.program_id) in wanted:
-                found[(row.recipient, row.program_id)] = _state(row)
-    return found
+    every = states_of_recipients(conn, tenant_id, {recipient for recipient, _ in wanted})
+    return {key: state for key, state in every.items() if key in wanted}
 
 
 def save_all(conn: sa.Connection, tenant_id: str, changed: Collection[ConsentState]) -> None:
@@ -103,6 +94,22 @@ def save_all(conn: sa.Connection, tenant_id: str, changed: Collection[ConsentSta
                 for s in rows
             ],
         )
+
+
+def states_of_recipients(
+    conn: sa.Connection, tenant_id: str, recipients: Collection[str]
+) -> dict[tuple[str, str], ConsentState]:
+    """Every consent state of ``recipients``, keyed by (recipient, program_id)."""
+    found: dict[tuple[str, str], ConsentState] = {}
+    numbers = sorted(set(recipients))
+    for start in range(0, len(numbers), 500):
+        query = sa.select(consents).where(
+            consents.c.tenant_id == tenant_id,
+            consents.c.recipient.in_(numbers[start : start + 500]),
+        )
+        for row in conn.execute(query):
+            found[(row.recipient, row.program_id)] = _state(row)
+    return found
 
 
 def disclosure_texts(

@@ -129,6 +129,8 @@ def insert_program(conn: sa.Connection, program: Program) -> None:
             pending_expiry_hours=program.pending_expiry_hours,
             reconfirm_after_days=program.reconfirm_after_days,
             reconfirm_idle_days=program.reconfirm_idle_days,
+            age_gated=program.age_gated,
+            block_shorteners=program.block_shorteners,
         )
     )
 
@@ -275,6 +277,8 @@ def _program(row: Any) -> Program:
         pending_expiry_hours=row.pending_expiry_hours,
         reconfirm_after_days=row.reconfirm_after_days,
         reconfirm_idle_days=row.reconfirm_idle_days,
+        age_gated=bool(row.age_gated),
+        block_shorteners=bool(row.block_shorteners),
     )
 
 

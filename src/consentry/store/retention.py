@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from consentry.domain.consent import ConsentStatus
 from consentry.store import ledger
-from consentry.store.tables import consent_events, consents, inbound, optouts, outbox
+from consentry.store.tables import consent_events, consents, inbound, optouts, outbox, sends
 
 
 def purgeable(conn: sa.Connection, tenant_id: str, cutoff: datetime) -> list[str]:
@@ -45,7 +45,7 @@ def purge(
         "recipients": len(recipients),
         "events": ledger.redact(conn, tenant_id, recipients, now),
     }
-    deleted_states = deleted_inbound = deleted_outbox = 0
+    deleted_states = deleted_inbound = deleted_outbox = deleted_sends = 0
     for start in range(0, len(recipients), 500):
         chunk = recipients[start : start + 500]
         deleted_states += conn.execute(
@@ -67,5 +67,14 @@ def purge(
                 outbox.c.created_at < cutoff,
             )
         ).rowcount
-    counts.update(consents=deleted_states, inbound=deleted_inbound, outbox=deleted_outbox)
+        deleted_sends += conn.execute(
+            sa.delete(sends).where(
+                sends.c.tenant_id == tenant_id,
+                sends.c.recipient.in_(chunk),
+                sends.c.sent_at < cutoff,
+            )
+        ).rowcount
+    counts.update(
+        consents=deleted_states, inbound=deleted_inbound, outbox=deleted_outbox, sends=deleted_sends
+    )
     return counts

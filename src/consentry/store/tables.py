@@ -103,6 +103,8 @@ programs = sa.Table(
     sa.Column("pending_expiry_hours", sa.Integer(), nullable=False, server_default="48"),
     sa.Column("reconfirm_after_days", sa.Integer(), nullable=False, server_default="30"),
     sa.Column("reconfirm_idle_days", sa.Integer(), nullable=False, server_default="365"),
+    sa.Column("age_gated", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("block_shorteners", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("tenant_id", "slug", name="uq_programs_slug"),
     sa.ForeignKeyConstraint(
         ["tenant_id", "brand_id"], ["brands.tenant_id", "brands.brand_id"], name="fk_programs_brand"
@@ -254,6 +256,7 @@ inbound = sa.Table(
     sa.Column("action", sa.String(40), nullable=False),
     sa.Column("needs_review", sa.Boolean(), nullable=False),
     sa.Index("ix_inbound_recipient", "tenant_id", "recipient", "received_at"),
+    sa.Index("ix_inbound_recorded", "tenant_id", "recorded_at"),
 )
 
 outbox = sa.Table(
@@ -269,4 +272,37 @@ outbox = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Index("ix_outbox_status", "tenant_id", "status", "created_at"),
+)
+
+_SEND_SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+sends = sa.Table(
+    "sends",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    # Numbered per tenant under the tenant_epochs row lock, so numbers commit in order and the
+    # send gate's caches can load "every send after N" without missing a late commit.
+    sa.Column("send_seq", _SEND_SEQ, primary_key=True, autoincrement=False),
+    sa.Column("send_id", sa.String(40), nullable=False),
+    sa.Column("program_id", sa.String(40), nullable=False),
+    sa.Column("sender_address", sa.String(32), nullable=False),
+    sa.Column("recipient", sa.String(16), nullable=False),
+    sa.Column("category", sa.String(16), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("opt_out_instructions", sa.Boolean(), nullable=False),
+    sa.Column("sent_at", UTCDateTime(), nullable=False),
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("tenant_id", "send_id", name="uq_sends_id"),
+    sa.Index("ix_sends_recipient", "tenant_id", "recipient", "program_id", "sent_at"),
+    sa.Index("ix_sends_sent_at", "tenant_id", "sent_at"),
+)
+
+tenant_epochs = sa.Table(
+    "tenant_epochs",
+    metadata,
+    # Bumped by every change the send gate's caches cannot follow incrementally (registry writes,
+    # purges): a changed epoch makes them reload the tenant.
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("epoch", _SEND_SEQ, nullable=False),
+    sa.Column("send_seq", _SEND_SEQ, nullable=False),  # the tenant's last send number
 )

@@ -1,0 +1,119 @@
+"""Routes of the send gate: check one message or a batch, and record what was sent.
+
+Decisions are JSON in one shape everywhere::
+
+    {"allowed": false, "action": "defer", "defer_until": "2026-11-24T13:00:00+00:00",
+     "findings": [{"rule_id": "TIME-QUIET-HOURS", "severity": "defer", "message": "...",
+                   "citation": "47 CFR 64.1200(c)(1) ...", "details": {...}}]}
+
+Batches answer per message (``status`` 200 with its decision, or 4xx with its error), in order.
+Responses are serialised with orjson: a batch of 10,000 decisions is several megabytes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+from fastapi import APIRouter
+from fastapi.responses import Response
+from pydantic import Field, field_validator
+
+from consentry.api.auth import ServiceDep, TenantDep
+from consentry.api.errors import error_body, status_of
+from consentry.api.schemas import Strict
+from consentry.domain.policy import decision_json
+from consentry.service import MAX_BATCH, MAX_BODY, BatchItem, SendRequest
+
+router = APIRouter(prefix="/v1", tags=["send gate"])
+
+
+class _JSON(Response):
+    """JSON serialised by orjson (a 10,000-decision batch is several megabytes)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class MessageIn(Strict):
+    sender: str = Field(alias="from", min_length=1, max_length=64, description="sender address")
+    recipient: str = Field(alias="to", min_length=1, max_length=64, description="recipient number")
+    program: str = Field(min_length=1, max_length=64, description="program id or slug")
+    body: str = Field(min_length=1, max_length=MAX_BODY)
+    at: datetime | None = Field(default=None, description="when it would leave (default: now)")
+    category: Literal["marketing", "informational", "transactional", "conversational"] | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must include a time zone, e.g. 2026-11-23T10:00:00Z")
+        return value
+
+    def request(self) -> SendRequest:
+        return SendRequest(
+            self.sender, self.recipient, self.program, self.body, self.at, self.category
+        )
+
+
+class CheckIn(MessageIn):
+    record: bool = Field(default=False, description="record the message as sent when allowed")
+
+
+class BatchIn(Strict):
+    messages: list[MessageIn] = Field(min_length=1, max_length=MAX_BATCH)
+    record: bool = Field(default=False, description="record each allowed message as sent")
+
+
+class SentIn(Strict):
+    messages: list[MessageIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+@router.post("/messages:check", response_class=_JSON)
+def check_message(body: CheckIn, tenant: TenantDep, app: ServiceDep) -> Response:
+    """Decide whether one message may be sent now (or at ``at``), with the rules that say so."""
+    item = app.check_batch(tenant, [body.request()], record=body.record)[0]
+    if item.error is not None:
+        raise item.error
+    assert item.decision is not None
+    decision = decision_json(item.decision)
+    if item.send_id is not None:
+        decision["send_id"] = item.send_id
+    return _JSON(decision)
+
+
+@router.post("/messages:check-batch", response_class=_JSON)
+def check_batch(body: BatchIn, tenant: TenantDep, app: ServiceDep) -> Response:
+    """Decide up to 10,000 messages; each gets its own decision (or error), in order."""
+    items = app.check_batch(tenant, [m.request() for m in body.messages], record=body.record)
+    return _JSON(_batch_json(items))
+
+
+@router.post("/messages:sent", response_class=_JSON)
+def record_sent(body: SentIn, tenant: TenantDep, app: ServiceDep) -> Response:
+    """Record messages as sent (frequency caps, first-message and snowshoe rules count them)."""
+    items = app.record_sent(tenant, [m.request() for m in body.messages])
+    return _JSON(_batch_json(items))
+
+
+def _batch_json(items: list[BatchItem]) -> dict[str, Any]:
+    results: list[dict[str, Any]] = []
+    summary = {"send": 0, "block": 0, "defer": 0, "error": 0, "recorded": 0}
+    for item in items:
+        if item.error is not None:
+            summary["error"] += 1
+            error = error_body(item.error.code, item.error.message, field=item.error.field)
+            results.append({"index": item.index, "status": status_of(item.error), **error})
+            continue
+        entry: dict[str, Any] = {"index": item.index, "status": 200}
+        if item.decision is not None:
+            summary[item.decision.action.value] += 1
+            entry["decision"] = decision_json(item.decision)
+        if item.send_id is not None:
+            summary["recorded"] += 1
+            entry["send_id"] = item.send_id
+        results.append(entry)
+    return {"results": results, "summary": summary}
