@@ -205,15 +205,35 @@ def serve(
     database: DatabaseOption = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (one core each).")
+    ] = 1,
 ) -> None:
     """Run the HTTP API (migrations are applied first). Example: consentry serve --port 8000"""
+    import os
+
     import uvicorn
 
     from consentry.api import create_app
 
     service = _service(database)
-    out.print(f"consentry {__version__} on http://{host}:{port} (database {service.database_url})")
-    uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+    out.print(
+        f"consentry {__version__} on http://{host}:{port} (database {service.database_url}, "
+        f"{workers} worker{'s' if workers > 1 else ''})"
+    )
+    if workers == 1:
+        uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+        return
+    service.close()
+    os.environ["CONSENTRY_DATABASE_URL"] = service.database_url
+    uvicorn.run(
+        "consentry.api.app:create_app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+    )
 
 
 # -- tenants -----------------------------------------------------------------------------------

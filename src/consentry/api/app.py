@@ -38,3 +38,10 @@ def create_app(service: Consentry) -> FastAPI:
         return JSONResponse({"status": "ok"})
 
     return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The app over ``CONSENTRY_DATABASE_URL`` (already migrated): the factory each worker
+    process of ``consentry serve --workers N`` calls. Every worker keeps its own send-gate
+    caches, which follow the store through its version stamps."""
+    return create_app(Consentry())

@@ -13,12 +13,13 @@ Responses are serialised with orjson: a batch of 10,000 decisions is several meg
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from consentry.api.auth import ServiceDep, TenantDep
 from consentry.api.errors import error_body, status_of
@@ -29,8 +30,12 @@ from consentry.service import MAX_BATCH, MAX_BODY, BatchItem, SendRequest
 router = APIRouter(prefix="/v1", tags=["send gate"])
 
 
+_Body = TypeVar("_Body", bound=BaseModel)
+
+
 class _JSON(Response):
-    """JSON serialised by orjson (a 10,000-decision batch is several megabytes)."""
+    """JSON serialised by orjson (a 10,000-decision batch is several megabytes): dataclasses
+    (decisions, findings), enums and datetimes are written natively."""
 
     media_type = "application/json"
 
@@ -85,18 +90,47 @@ def check_message(body: CheckIn, tenant: TenantDep, app: ServiceDep) -> Response
     return _JSON(decision)
 
 
-@router.post("/messages:check-batch", response_class=_JSON)
-def check_batch(body: BatchIn, tenant: TenantDep, app: ServiceDep) -> Response:
+def _parsed(model: type[_Body], raw: bytes) -> _Body:
+    """Validate a JSON body in pydantic's Rust parser: about 4x faster than FastAPI's default
+    (``json.loads`` then model validation), which matters for 10,000-message batches."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        problems = [{**problem, "loc": ("body", *problem["loc"])} for problem in error.errors()]
+        raise RequestValidationError(problems) from None
+
+
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema(by_alias=True)}},
+        }
+    }
+
+
+@router.post("/messages:check-batch", response_class=_JSON, openapi_extra=_schema(BatchIn))
+async def check_batch(
+    raw: Annotated[bytes, Depends(_body)], tenant: TenantDep, app: ServiceDep
+) -> Response:
     """Decide up to 10,000 messages; each gets its own decision (or error), in order."""
+    body = _parsed(BatchIn, raw)
     items = app.check_batch(tenant, [m.request() for m in body.messages], record=body.record)
     return _JSON(_batch_json(items))
 
 
-@router.post("/messages:sent", response_class=_JSON)
-def record_sent(body: SentIn, tenant: TenantDep, app: ServiceDep) -> Response:
+@router.post("/messages:sent", response_class=_JSON, openapi_extra=_schema(SentIn))
+def record_sent(
+    raw: Annotated[bytes, Depends(_body)], tenant: TenantDep, app: ServiceDep
+) -> Response:
     """Record messages as sent (frequency caps, first-message and snowshoe rules count them)."""
+    body = _parsed(SentIn, raw)
     items = app.record_sent(tenant, [m.request() for m in body.messages])
     return _JSON(_batch_json(items))
+
+
+async def _body(request: Request) -> bytes:
+    return await request.body()
 
 
 def _batch_json(items: list[BatchItem]) -> dict[str, Any]:
@@ -111,7 +145,7 @@ def _batch_json(items: list[BatchItem]) -> dict[str, Any]:
         entry: dict[str, Any] = {"index": item.index, "status": 200}
         if item.decision is not None:
             summary[item.decision.action.value] += 1
-            entry["decision"] = decision_json(item.decision)
+            entry["decision"] = item.decision  # orjson writes the dataclasses in C
         if item.send_id is not None:
             summary["recorded"] += 1
             entry["send_id"] = item.send_id

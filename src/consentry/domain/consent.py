@@ -28,7 +28,10 @@ class ConsentLevel(StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(ConsentLevel).index(self)
+        return _RANK[self]
+
+
+_RANK = {level: rank for rank, level in enumerate(ConsentLevel)}
 
 
 class ConsentStatus(StrEnum):
@@ -302,7 +305,8 @@ def evaluate(
 def required_level(policy: ConsentPolicy, category: str) -> ConsentLevel:
     """The stronger of the program's own level and what the message category needs."""
     by_category = consent_rules().category_levels.get(category, ConsentLevel.EXPRESS)
-    return max(policy.required_level, by_category, key=lambda level: level.rank)
+    own = policy.required_level
+    return own if _RANK[own] >= _RANK[by_category] else by_category
 
 
 def needs_double_opt_in(use_case: str | None, program_requires: bool) -> bool:

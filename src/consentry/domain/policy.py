@@ -105,6 +105,8 @@ class GateState:
     # thrown away with the state when the registry changes.
     profiles: dict[str, _Profile] = field(default_factory=dict)
     body_rules: dict[tuple[str, str, str], _BodyRules] = field(default_factory=dict)
+    sender_rules: dict[tuple[str, str], Finding | None] = field(default_factory=dict)
+    clocks: dict[tuple[timing.Locality, datetime, str], _Clock] = field(default_factory=dict)
 
 
 def check_send(message: OutgoingMessage, state: GateState) -> Decision:
@@ -142,19 +144,15 @@ def check_send(message: OutgoingMessage, state: GateState) -> Decision:
     ):
         findings.append(Finding(problem.rule_id, Severity.BLOCK, problem.message, problem.citation))
 
-    sender = state.senders.get(message.sender)
-    if sender is None or not sender.verified:
-        findings.append(_sender_unregistered(message.sender, sender))
-    elif program.id not in sender.program_ids:
-        findings.append(
-            _rule(
-                "SENDER-PROGRAM",
-                Severity.BLOCK,
-                f"sender {message.sender} is not assigned to program {program.slug}",
-                sender=message.sender,
-                program=program.slug,
-            )
+    sender_key = (message.sender, program.id)
+    if sender_key in state.sender_rules:
+        sender_finding = state.sender_rules[sender_key]
+    else:
+        sender_finding = state.sender_rules[sender_key] = _sender_rules(
+            message.sender, program, state.senders.get(message.sender)
         )
+    if sender_finding is not None:
+        findings.append(sender_finding)
 
     key = (message.body, program.id, category)
     body_rules = state.body_rules.get(key)
@@ -170,11 +168,12 @@ def check_send(message: OutgoingMessage, state: GateState) -> Decision:
         findings.append(snowshoe)
     findings.extend(_disclosure(message, body_rules, last_sent, history))
 
-    defer_until = _timing(message, profile, history, findings)
+    defer_until = _timing(message, profile, state, findings)
     findings.append(body_rules.encoding)
 
-    if any(finding.severity is Severity.BLOCK for finding in findings):
-        return Decision(False, Action.BLOCK, None, tuple(findings))
+    for finding in findings:
+        if finding.severity is Severity.BLOCK:
+            return Decision(False, Action.BLOCK, None, tuple(findings))
     if defer_until is not None:
         return Decision(False, Action.DEFER, defer_until, tuple(findings))
     return Decision(True, Action.SEND, None, tuple(findings))
@@ -341,7 +340,7 @@ def _body_rules(
 def _snowshoe(history: SendHistory, content_key: str, sender: str, at: datetime) -> Finding | None:
     limits = catalogue().limits
     senders = history.senders_of(content_key, at - limits.snowshoe_window)
-    count = len(senders | {sender})
+    count = len(senders) + (sender not in senders)
     if count < limits.snowshoe_warn_senders:
         return None
     severity = Severity.BLOCK if count >= limits.snowshoe_block_senders else Severity.WARN
@@ -410,32 +409,57 @@ def _disclosure(
     return findings
 
 
+@dataclass(frozen=True, slots=True)
+class _Clock:
+    """What the time rules say about one locality at one instant, for one category."""
+
+    quiet: Finding | None
+    quiet_until: datetime | None
+    limit: timing.StateLimit | None
+
+
+def _clock(locality: timing.Locality, at: datetime, category: str) -> _Clock:
+    quiet = timing.quiet_hours(locality, at, category)
+    finding = None
+    if quiet is not None:
+        finding = Finding(
+            quiet.rule_id,
+            Severity.DEFER,
+            quiet.message,
+            quiet.citation,
+            {**quiet.details, "defer_until": quiet.defer_until.isoformat()},
+        )
+    return _Clock(
+        finding,
+        None if quiet is None else quiet.defer_until,
+        timing.state_limit(locality, category),
+    )
+
+
 def _timing(
     message: OutgoingMessage,
     profile: _Profile,
-    history: SendHistory,
+    state: GateState,
     findings: list[Finding],
 ) -> datetime | None:
     """Append the timing findings; return when the message may go, or None if it may now."""
     at = message.at
     category = message.category
+    history = state.history
     locality = timing.locality(message.recipient)
+    # A campaign sends at one instant to many numbers of few localities: one answer each.
+    key = (locality, at, category)
+    clock = state.clocks.get(key)
+    if clock is None:
+        if len(state.clocks) >= _BODY_MEMO:
+            state.clocks.clear()
+        clock = state.clocks[key] = _clock(locality, at, category)
     until: datetime | None = None
+    if clock.quiet is not None:
+        findings.append(clock.quiet)
+        until = clock.quiet_until
 
-    quiet = timing.quiet_hours(locality, at, category)
-    if quiet is not None:
-        findings.append(
-            Finding(
-                quiet.rule_id,
-                Severity.DEFER,
-                quiet.message,
-                quiet.citation,
-                {**quiet.details, "defer_until": quiet.defer_until.isoformat()},
-            )
-        )
-        until = quiet.defer_until
-
-    limit = timing.state_limit(locality, category)
+    limit = clock.limit
     if limit is not None:
         sent = history.recipient_sends(message.recipient, at - limit.period)
         if len(sent) >= limit.messages:
@@ -498,9 +522,21 @@ def _optout_finding(scopes: list[Scope]) -> Finding:
     )
 
 
-def _sender_unregistered(address: str, sender: Sender | None) -> Finding:
-    why = "is not registered for this account" if sender is None else "is not verified"
-    return _rule("SENDER-UNREGISTERED", Severity.BLOCK, f"sender {address} {why}", sender=address)
+def _sender_rules(address: str, program: Program, sender: Sender | None) -> Finding | None:
+    if sender is None or not sender.verified:
+        why = "is not registered for this account" if sender is None else "is not verified"
+        return _rule(
+            "SENDER-UNREGISTERED", Severity.BLOCK, f"sender {address} {why}", sender=address
+        )
+    if program.id not in sender.program_ids:
+        return _rule(
+            "SENDER-PROGRAM",
+            Severity.BLOCK,
+            f"sender {address} is not assigned to program {program.slug}",
+            sender=address,
+            program=program.slug,
+        )
+    return None
 
 
 def _hours(period: timedelta) -> int:

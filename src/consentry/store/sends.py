@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,30 +33,36 @@ class Versions:
 
 def versions(conn: sa.Connection, tenant_id: str) -> Versions:
     """The tenant's current :class:`Versions` (one round trip)."""
-    query = sa.select(
-        sa.select(ledger_heads.c.seq)
-        .where(ledger_heads.c.tenant_id == tenant_id)
-        .scalar_subquery()
-        .label("ledger_seq"),
-        sa.select(tenant_epochs.c.epoch)
-        .where(tenant_epochs.c.tenant_id == tenant_id)
-        .scalar_subquery()
-        .label("epoch"),
-        sa.select(tenant_epochs.c.send_seq)
-        .where(tenant_epochs.c.tenant_id == tenant_id)
-        .scalar_subquery()
-        .label("send_seq"),
-        sa.select(sa.func.max(inbound.c.recorded_at))
-        .where(inbound.c.tenant_id == tenant_id)
-        .scalar_subquery()
-        .label("inbound_at"),
-    )
-    row = conn.execute(query).one()
+    row = conn.execute(_versions_query(), {"tenant": tenant_id}).one()
     return Versions(
         ledger_seq=int(row.ledger_seq or 0),
         epoch=int(row.epoch or 0),
         send_seq=int(row.send_seq or 0),
         inbound_at=None if row.inbound_at is None else _aware(row.inbound_at),
+    )
+
+
+@cache
+def _versions_query() -> sa.Select[Any]:
+    # Built once: constructing the statement costs more than running it.
+    tenant = sa.bindparam("tenant", type_=sa.String())
+    return sa.select(
+        sa.select(ledger_heads.c.seq)
+        .where(ledger_heads.c.tenant_id == tenant)
+        .scalar_subquery()
+        .label("ledger_seq"),
+        sa.select(tenant_epochs.c.epoch)
+        .where(tenant_epochs.c.tenant_id == tenant)
+        .scalar_subquery()
+        .label("epoch"),
+        sa.select(tenant_epochs.c.send_seq)
+        .where(tenant_epochs.c.tenant_id == tenant)
+        .scalar_subquery()
+        .label("send_seq"),
+        sa.select(sa.func.max(inbound.c.recorded_at))
+        .where(inbound.c.tenant_id == tenant)
+        .scalar_subquery()
+        .label("inbound_at"),
     )
 
 
