@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_classify.py
 	$(BIN)/python bench/bench_optout_check.py
 	$(BIN)/python bench/bench_consent_events.py
+	$(BIN)/python bench/bench_send_gate.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
