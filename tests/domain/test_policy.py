@@ -465,6 +465,104 @@ CONTENT_CASES: list[tuple[str, str, dict[str, object], str | None, Severity | No
         None,
         None,
     ),
+    (
+        "THC gummies",
+        "Demo Coffee: THC gummies in store. Reply STOP to opt out.",
+        {},
+        "CONTENT-PROHIBITED",
+        Severity.BLOCK,
+    ),
+    (
+        "cigarettes",
+        "Demo Coffee: cigarettes 2 for 1. Reply STOP to opt out.",
+        {},
+        "CONTENT-AGE-GATED",
+        Severity.BLOCK,
+    ),
+    (
+        "handgun",
+        "Demo Coffee: handgun raffle tonight. Reply STOP to opt out.",
+        {},
+        "CONTENT-AGE-GATED",
+        Severity.BLOCK,
+    ),
+    (
+        "wine pairing",
+        "Demo Coffee: wine pairing Friday. Reply STOP to opt out.",
+        {},
+        "CONTENT-AGE-GATED",
+        Severity.BLOCK,
+    ),
+    (
+        "fullwidth CBD",
+        "Demo Coffee: ＣＢＤ lattes! Reply STOP to opt out.",
+        {},
+        "CONTENT-EVASION",
+        Severity.BLOCK,
+    ),
+    (
+        "Cyrillic look-alike cbd",
+        "Demo Coffee: сbd lattes! Reply STOP to opt out.",
+        {},
+        "CONTENT-EVASION",
+        Severity.BLOCK,
+    ),
+    (
+        "misspelt marijuana",
+        "Demo Coffee: marijuanna brownies. Reply STOP to opt out.",
+        {},
+        "CONTENT-EVASION",
+        Severity.BLOCK,
+    ),
+    (
+        "tinyurl",
+        "Demo Coffee: menu at tinyurl.com/abc12. Reply STOP to opt out.",
+        {},
+        "CONTENT-SHORTENER",
+        Severity.WARN,
+    ),
+    (
+        "t.co",
+        "Demo Coffee: menu at https://t.co/xYz. Reply STOP to opt out.",
+        {},
+        "CONTENT-SHORTENER",
+        Severity.WARN,
+    ),
+    (
+        "is.gd",
+        "Demo Coffee: menu at http://is.gd/abc. Reply STOP to opt out.",
+        {},
+        "CONTENT-SHORTENER",
+        Severity.WARN,
+    ),
+    (
+        "buy now in a transactional message",
+        "Demo Coffee: receipt 42. Buy now, limited time offer! Reply STOP to opt out.",
+        {"category": "transactional"},
+        "CONTENT-PROMO-IN-TRANSACTIONAL",
+        Severity.WARN,
+    ),
+    (
+        "discount in a transactional message",
+        "Demo Coffee: receipt 42. Get a discount on your next order. Reply STOP to opt out.",
+        {"category": "transactional"},
+        "CONTENT-PROMO-IN-TRANSACTIONAL",
+        Severity.WARN,
+    ),
+    (
+        "promotion in a marketing message is expected",
+        "Demo Coffee: buy now, 20% off! Reply STOP to opt out.",
+        {},
+        None,
+        None,
+    ),
+    (
+        "sale wording in an OTP",
+        "Demo Coffee: your code is 123456. Sale ends soon! Reply STOP to opt out.",
+        {"category": "transactional"},
+        "CONTENT-PROMO-IN-TRANSACTIONAL",
+        Severity.WARN,
+    ),
 ]
 
 
@@ -525,6 +623,18 @@ DISCLOSURE_CASES: list[tuple[str, World, str, str | None]] = [
         "later message without brand",
         World().sent(NOW - DAY),
         "2-for-1 lattes today. Reply STOP to opt out.",
+        "DISCLOSURE-BRAND-ID",
+    ),
+    (
+        "later message, brand in capitals",
+        World().sent(NOW - DAY),
+        "DEMO COFFEE: 2-for-1 lattes today. Reply STOP to opt out.",
+        None,
+    ),
+    (
+        "later message naming another brand",
+        World().sent(NOW - DAY),
+        "Other Beans: 2-for-1 lattes today. Reply STOP to opt out.",
         "DISCLOSURE-BRAND-ID",
     ),
     (
@@ -800,3 +910,25 @@ def test_a_deferral_is_always_later_and_at_an_allowed_local_time(
     assert decision.allowed is (decision.action is Action.SEND)
     blocks = ids(decision, Severity.BLOCK)
     assert (decision.action is Action.BLOCK) is bool(blocks)
+
+
+@pytest.mark.parametrize(
+    ("category", "program", "warned"),
+    [
+        ("transactional", "prg_2", True),
+        ("informational", "prg_1", True),
+        ("conversational", "prg_2", False),
+    ],
+)
+def test_brand_identification_by_category(category: str, program: str, warned: bool) -> None:
+    world = _consent_world(ALERTS)
+    world.consents[(NY, "prg_1")] = _consent()
+    world.sent(NOW - DAY, program_id=program)
+    world.inbound.append((NY, NOW - timedelta(hours=1)))
+    decision = decide(
+        world,
+        body="Your order shipped. Reply STOP to opt out.",
+        category=category,
+        program_id=program,
+    )
+    assert ("DISCLOSURE-BRAND-ID" in ids(decision, Severity.WARN)) is warned
