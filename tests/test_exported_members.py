@@ -16,9 +16,11 @@ def test_all_is_sorted_and_complete() -> None:
         "errors",
         "identifiers",
         "proof",
+        "providers",
         "rules",
         "service",
         "store",
+        "web",
     }
     assert exported - public_modules - set(consentry.__all__) == set()
     for name in consentry.__all__:

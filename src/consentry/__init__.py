@@ -21,6 +21,7 @@ from consentry.domain.model import (
     SenderKind,
     Tenant,
 )
+from consentry.domain.policy import Action, Decision, Finding, Severity
 from consentry.errors import (
     AuthenticationError,
     Conflict,
@@ -30,6 +31,7 @@ from consentry.errors import (
     NotFound,
 )
 from consentry.service import (
+    BatchItem,
     ConsentOutcome,
     Consentry,
     ImportReport,
@@ -38,10 +40,13 @@ from consentry.service import (
     RecipientView,
     RejectedRow,
     ScopeRef,
+    SendRequest,
 )
 
 __all__ = [
+    "Action",
     "AuthenticationError",
+    "BatchItem",
     "Brand",
     "Classification",
     "Conflict",
@@ -51,6 +56,8 @@ __all__ = [
     "ConsentStatus",
     "Consentry",
     "ConsentryError",
+    "Decision",
+    "Finding",
     "ImportReport",
     "InboundResult",
     "InvalidInput",
@@ -68,8 +75,10 @@ __all__ = [
     "Scope",
     "ScopeKind",
     "ScopeRef",
+    "SendRequest",
     "Sender",
     "SenderKind",
+    "Severity",
     "Tenant",
     "__version__",
 ]

@@ -294,6 +294,8 @@ def brands_create(
     support_contact: Annotated[str, typer.Option(help="E-mail, URL or phone for HELP replies.")],
     support_phone: Annotated[str | None, typer.Option()] = None,
     slug: Annotated[str | None, typer.Option()] = None,
+    terms_url: Annotated[str | None, typer.Option(help="The brand's SMS terms page.")] = None,
+    privacy_url: Annotated[str | None, typer.Option(help="The brand's privacy policy.")] = None,
     tenant: TenantOption = None,
     database: DatabaseOption = None,
 ) -> None:
@@ -302,7 +304,13 @@ def brands_create(
     target = _tenant(service, tenant)
     brand = _run(
         lambda: service.create_brand(
-            target, name, support_contact, support_phone=support_phone, slug=slug
+            target,
+            name,
+            support_contact,
+            support_phone=support_phone,
+            slug=slug,
+            terms_url=terms_url,
+            privacy_url=privacy_url,
         )
     )
     out.print(f"brand {brand.slug} ({brand.id}) created")
@@ -1202,3 +1210,60 @@ def rules_list(
     for rule in rules:
         table.add_row(rule.id, rule.severity, rule.checks, rule.citation)
     out.print(table)
+
+
+# -- lint --------------------------------------------------------------------------------------
+
+
+@app.command("lint")
+def lint_command(
+    kind: Annotated[str, typer.Argument(help="cta | terms | privacy | template")],
+    source: Annotated[str, typer.Argument(help="The file to check ('-': standard input).")],
+    template: Annotated[
+        str | None,
+        typer.Option(
+            help="For template: opt_in_confirmation | opt_out_confirmation | help_reply | "
+            "first_message | reminder"
+        ),
+    ] = None,
+    brand: Annotated[str | None, typer.Option(help="The brand name the text should carry.")] = None,
+    program: Annotated[str | None, typer.Option(help="The program name.")] = None,
+    category: Annotated[str, typer.Option(help="The program's category.")] = "marketing",
+    support_contact: Annotated[str | None, typer.Option(help="E-mail, phone or URL.")] = None,
+    html: Annotated[
+        bool | None, typer.Option("--html/--text", help="Default: detected from the text.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check opt-in copy. Exit 0: compliant; 1: a blocking finding; 2: bad input.
+
+    Example: consentry lint cta signup.html --brand "Demo Coffee" --json
+    """
+    from consentry.domain.cta import LintContext, lint, report_json
+
+    if source == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            text = Path(source).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            _fail(f"{source}: cannot read ({getattr(error, 'strerror', None) or error})")
+    context = LintContext(
+        brand=brand,
+        program=program,
+        category=category,
+        support_contact=support_contact,
+        template=template,
+    )
+    report = _run(lambda: lint(kind, text, context, html=html))
+    if as_json:
+        _print_json(report_json(report))
+    else:
+        table = Table("id", "severity", "message", "fix")
+        for finding in report.findings:
+            table.add_row(finding.id, finding.severity, finding.message, finding.fix)
+        if report.findings:
+            out.print(table)
+        out.print(f"{report.kind}: score {report.score}/100, {len(report.findings)} finding(s)")
+    if report.blocking:
+        raise typer.Exit(1)

@@ -2,45 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.integration.helpers import create_registry
 
-CHROMIUM = "/usr/bin/chromium"
 HOSTILE = (
     'Join Acme alerts <script>window.pwned = true</script> <img src=x onerror="window.pwned=true">'
 )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if sync_playwright is None or not shutil.which(CHROMIUM):
-        message = "Playwright or /usr/bin/chromium is missing"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--no-first-run",
-            ],
-        )
-        yield launched
-        launched.close()
 
 
 def test_the_proof_page_shows_the_history_and_runs_no_injected_script(

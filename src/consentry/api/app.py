@@ -7,12 +7,29 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from consentry._version import __version__
-from consentry.api import consents, errors, inbound, messages, optouts, registry
+from consentry.api import (
+    consents,
+    errors,
+    inbound,
+    lint,
+    messages,
+    optouts,
+    registry,
+    webhooks,
+)
 from consentry.service import Consentry
+from consentry.web import optin as web
+from consentry.web.optin import DEFAULT_RATE_LIMITS, OptInLimits
 
 
-def create_app(service: Consentry) -> FastAPI:
-    """Build the HTTP application around an (already migrated) service."""
+def create_app(
+    service: Consentry, *, optin_rate_limits: tuple[str, str] = DEFAULT_RATE_LIMITS
+) -> FastAPI:
+    """Build the HTTP application around an (already migrated) service.
+
+    ``optin_rate_limits``: submissions of the hosted opt-in form allowed per IP address and per
+    phone number (``limits`` notation, e.g. ``"20/minute"``).
+    """
     app = FastAPI(
         title="consentry",
         version=__version__,
@@ -20,12 +37,16 @@ def create_app(service: Consentry) -> FastAPI:
         "consent ledger, send gate. Authenticate with `Authorization: Bearer <API key>`.",
     )
     app.state.service = service
+    app.state.optin_limits = OptInLimits(*optin_rate_limits)
     errors.install(app)
     app.include_router(registry.router)
     app.include_router(optouts.router)
     app.include_router(inbound.router)
     app.include_router(consents.router)
     app.include_router(messages.router)
+    app.include_router(lint.router)
+    app.include_router(webhooks.router)
+    app.include_router(web.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> JSONResponse:

@@ -28,7 +28,13 @@ def get_tenant(tenant: TenantDep) -> TenantOut:
 def create_brand(body: BrandIn, tenant: TenantDep, app: ServiceDep) -> BrandOut:
     """Register a brand (the identity shown in messages, and the contact for HELP)."""
     brand = app.create_brand(
-        tenant, body.name, body.support_contact, support_phone=body.support_phone, slug=body.slug
+        tenant,
+        body.name,
+        body.support_contact,
+        support_phone=body.support_phone,
+        slug=body.slug,
+        terms_url=body.terms_url,
+        privacy_url=body.privacy_url,
     )
     return BrandOut.of(brand)
 

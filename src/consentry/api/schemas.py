@@ -33,6 +33,8 @@ class BrandIn(Strict):
     support_contact: str = Field(min_length=1, max_length=200)
     support_phone: str | None = Field(default=None, max_length=64)
     slug: str | None = Field(default=None, max_length=64)
+    terms_url: str | None = Field(default=None, max_length=2000, description="https://...")
+    privacy_url: str | None = Field(default=None, max_length=2000, description="https://...")
 
 
 class BrandOut(BaseModel):
@@ -42,6 +44,8 @@ class BrandOut(BaseModel):
     support_contact: str
     support_phone: str | None
     created_at: datetime
+    terms_url: str | None
+    privacy_url: str | None
 
     @classmethod
     def of(cls, brand: Brand) -> BrandOut:
@@ -52,6 +56,8 @@ class BrandOut(BaseModel):
             support_contact=brand.support_contact,
             support_phone=brand.support_phone,
             created_at=brand.created_at,
+            terms_url=brand.terms_url,
+            privacy_url=brand.privacy_url,
         )
 
 

@@ -98,6 +98,8 @@ class Brand:
     support_contact: str
     support_phone: str | None
     created_at: datetime
+    terms_url: str | None = None  # the brand's own SMS terms page (else consentry hosts one)
+    privacy_url: str | None = None  # the brand's own privacy policy (else consentry hosts one)
 
 
 @dataclass(frozen=True, slots=True)

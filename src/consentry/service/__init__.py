@@ -7,7 +7,7 @@ never reads another tenant's rows.
 
 The class is assembled from one layer a concern, each in its own module and each building on the
 one before: ``_base`` (engine, clock) < ``_tenants`` < ``_registry`` < ``_optouts`` <
-``_consents`` < ``_inbound`` < ``_gate``.
+``_consents`` < ``_inbound`` < ``_providers`` < ``_gate``.
 """
 
 from consentry.service._base import Clock, utc_now

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from consentry.domain.model import (
     Program,
@@ -42,6 +43,19 @@ def positive_int(value: int | None, default: int, field_name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 36_500:
         raise InvalidInput(f"{field_name} must be a whole number from 1 to 36500", field=field_name)
     return value
+
+
+def web_url(value: str | None, field_name: str) -> str | None:
+    """An absolute ``https://`` (or ``http://``) URL with a host, or None."""
+    if value is None:
+        return None
+    text = required_text(value, field_name, 2000)
+    parts = urlsplit(text)
+    if parts.scheme not in ("https", "http") or not parts.netloc or any(c.isspace() for c in text):
+        raise InvalidInput(
+            f"{field_name} must be an absolute https:// URL; got {text!r}", field=field_name
+        )
+    return text
 
 
 def valid_slug(value: str, field_name: str) -> str:

@@ -53,6 +53,7 @@ class InboundLayer(ConsentsLayer):
         *,
         received_at: datetime | None = None,
         language: str | None = None,
+        provider_message_id: str | None = None,
     ) -> InboundResult:
         """Handle one reply from ``recipient`` (the person) to ``sender`` (the business number).
 
@@ -60,6 +61,10 @@ class InboundLayer(ConsentsLayer):
         transaction: opt-out -> opt-out in the program's configured scope and one confirmation
         (none for a repeated STOP); opt-in -> lift the keyword opt-outs in that scope and confirm;
         help -> the brand's help text (to anyone); ambiguous -> stored for review, nothing sent.
+
+        ``provider_message_id`` (a provider's id of the message, e.g. Twilio's MessageSid) makes
+        a retried webhook harmless: the second delivery changes nothing and returns the first
+        one's result with ``action="duplicate"``.
         """
         number = to_e164(recipient, tenant.default_region, field="from")
         address = sender_lookup_key(sender, tenant.default_region, field="to")
@@ -77,7 +82,11 @@ class InboundLayer(ConsentsLayer):
         inbound_id = new_id("inb")
         with self.engine.begin() as conn:
             context, known, brand = self._sender_context(conn, tenant, address)
-            head = ledger.lock_head(conn, tenant.id)
+            head = ledger.lock_head(conn, tenant.id)  # also serialises retries of one message
+            if provider_message_id is not None:
+                seen = messages.find_inbound_by_provider_id(conn, tenant.id, provider_message_id)
+                if seen is not None:
+                    return _duplicate(conn, tenant, seen)
             outcome = self._act(
                 conn, tenant, head, context, brand, number, verdict, inbound_id, at, now
             )
@@ -98,6 +107,7 @@ class InboundLayer(ConsentsLayer):
                     "stage": verdict.stage,
                     "action": outcome.action,
                     "needs_review": outcome.needs_review,
+                    "provider_message_id": provider_message_id,
                 },
             )
             outbox_id = None
@@ -344,3 +354,23 @@ class _Outcome:
     purpose: str = ""
     needs_review: bool = False
     notes: tuple[str, ...] = ()
+
+
+def _duplicate(conn: sa.Connection, tenant: Tenant, seen: dict[str, Any]) -> InboundResult:
+    reply = messages.reply_to(conn, tenant.id, seen["inbound_id"])
+    return InboundResult(
+        inbound_id=seen["inbound_id"],
+        sender_address=seen["sender_address"],
+        recipient=seen["recipient"],
+        classification=Classification(
+            kind=ReplyKind(seen["kind"]),
+            keyword=seen["keyword"],
+            language=seen["language"],
+            stage=seen["stage"],
+        ),
+        action="duplicate",
+        reply=reply["body"] if reply else None,
+        outbox_id=reply["outbox_id"] if reply else None,
+        needs_review=bool(seen["needs_review"]),
+        notes=(f"already received as {seen['inbound_id']}: nothing done again",),
+    )

@@ -29,6 +29,7 @@ from consentry.service._checks import (
     required_text,
     scope_kind,
     valid_slug,
+    web_url,
     with_brand,
 )
 from consentry.service._tenants import TenantsLayer
@@ -51,8 +52,14 @@ class RegistryLayer(TenantsLayer):
         *,
         support_phone: str | None = None,
         slug: str | None = None,
+        terms_url: str | None = None,
+        privacy_url: str | None = None,
     ) -> Brand:
-        """Register a brand: the identity shown in messages and the contact HELP gives out."""
+        """Register a brand: the identity shown in messages and the contact HELP gives out.
+
+        ``terms_url`` and ``privacy_url`` are the brand's own pages (``https://``); without them
+        the hosted opt-in page links to the terms and privacy pages consentry generates.
+        """
         name = required_text(name, "name", 200)
         brand = Brand(
             id=new_id("brd"),
@@ -66,6 +73,8 @@ class RegistryLayer(TenantsLayer):
                 else None
             ),
             created_at=self.now(),
+            terms_url=web_url(terms_url, "terms_url"),
+            privacy_url=web_url(privacy_url, "privacy_url"),
         )
         with self.engine.begin() as conn:
             if registry.find_brand(conn, tenant.id, brand.slug) is not None:

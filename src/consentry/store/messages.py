@@ -62,3 +62,48 @@ def list_outbox(
         query = query.where(outbox.c.recipient == recipient)
     query = query.order_by(outbox.c.created_at.desc(), outbox.c.outbox_id).limit(limit)
     return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def find_inbound_by_provider_id(
+    conn: sa.Connection, tenant_id: str, provider_message_id: str
+) -> dict[str, Any] | None:
+    """The inbound reply a provider already delivered under ``provider_message_id``."""
+    row = (
+        conn.execute(
+            sa.select(inbound).where(
+                inbound.c.tenant_id == tenant_id,
+                inbound.c.provider_message_id == provider_message_id,
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+def reply_to(conn: sa.Connection, tenant_id: str, inbound_id: str) -> dict[str, Any] | None:
+    """The reply queued for an inbound message, if any."""
+    row = (
+        conn.execute(
+            sa.select(outbox).where(
+                outbox.c.tenant_id == tenant_id, outbox.c.inbound_id == inbound_id
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+def mark_sent(conn: sa.Connection, tenant_id: str, outbox_id: str, status: str) -> bool:
+    """Mark a queued message as handed over (``status``: e.g. ``sent_twiml``)."""
+    result = conn.execute(
+        sa.update(outbox)
+        .where(
+            outbox.c.tenant_id == tenant_id,
+            outbox.c.outbox_id == outbox_id,
+            outbox.c.status == "queued",
+        )
+        .values(status=status)
+    )
+    return bool(result.rowcount)

@@ -89,6 +89,8 @@ def insert_brand(conn: sa.Connection, brand: Brand) -> None:
             support_contact=brand.support_contact,
             support_phone=brand.support_phone,
             created_at=brand.created_at,
+            terms_url=brand.terms_url,
+            privacy_url=brand.privacy_url,
         )
     )
 
@@ -253,6 +255,8 @@ def _brand(row: Any) -> Brand:
         support_contact=row.support_contact,
         support_phone=row.support_phone,
         created_at=row.created_at,
+        terms_url=row.terms_url,
+        privacy_url=row.privacy_url,
     )
 
 

@@ -77,6 +77,8 @@ brands = sa.Table(
     sa.Column("support_contact", sa.String(200), nullable=False),
     sa.Column("support_phone", sa.String(32), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("terms_url", sa.Text(), nullable=True),
+    sa.Column("privacy_url", sa.Text(), nullable=True),
     sa.UniqueConstraint("tenant_id", "slug", name="uq_brands_slug"),
 )
 
@@ -255,7 +257,10 @@ inbound = sa.Table(
     sa.Column("stage", sa.String(40), nullable=True),
     sa.Column("action", sa.String(40), nullable=False),
     sa.Column("needs_review", sa.Boolean(), nullable=False),
+    # The provider's id of the message (Twilio MessageSid, ...): a retried webhook is one reply.
+    sa.Column("provider_message_id", sa.String(64), nullable=True),
     sa.Index("ix_inbound_recipient", "tenant_id", "recipient", "received_at"),
+    sa.Index("uq_inbound_provider_id", "tenant_id", "provider_message_id", unique=True),
     sa.Index("ix_inbound_recorded", "tenant_id", "recorded_at"),
 )
 
@@ -305,4 +310,14 @@ tenant_epochs = sa.Table(
     sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
     sa.Column("epoch", _SEND_SEQ, nullable=False),
     sa.Column("send_seq", _SEND_SEQ, nullable=False),  # the tenant's last send number
+)
+
+provider_settings = sa.Table(
+    "provider_settings",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("provider", sa.String(16), primary_key=True),
+    sa.Column("settings", sa.JSON(), nullable=False),  # what may be shown
+    sa.Column("secret", sa.Text(), nullable=True),  # write-only through the API
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
 )

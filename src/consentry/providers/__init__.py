@@ -1,0 +1,1 @@
+"""What consentry needs to speak each messaging provider's protocol (no SDK required)."""
