@@ -20,6 +20,7 @@ def test_all_is_sorted_and_complete() -> None:
         "rules",
         "service",
         "store",
+        "transports",
         "web",
     }
     assert exported - public_modules - set(consentry.__all__) == set()

@@ -208,6 +208,9 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Worker processes (one core each).")
     ] = 1,
+    deliver: Annotated[
+        bool, typer.Option(help="Also deliver the outbox in this process (like `worker`).")
+    ] = False,
 ) -> None:
     """Run the HTTP API (migrations are applied first). Example: consentry serve --port 8000"""
     import os
@@ -221,10 +224,25 @@ def serve(
         f"consentry {__version__} on http://{host}:{port} (database {service.database_url}, "
         f"{workers} worker{'s' if workers > 1 else ''})"
     )
+    if deliver:
+        import threading
+        import time
+
+        def deliver_forever() -> None:
+            while True:
+                try:
+                    if not service.deliver_outbox().outcomes:
+                        time.sleep(2)
+                except Exception as error:  # keep delivering: a bad round must not stop it
+                    err.print(f"delivery round failed: {error}")
+                    time.sleep(5)
+
+        threading.Thread(target=deliver_forever, name="outbox", daemon=True).start()
     if workers == 1:
         uvicorn.run(create_app(service), host=host, port=port, log_level="info")
         return
-    service.close()
+    if not deliver:
+        service.close()
     os.environ["CONSENTRY_DATABASE_URL"] = service.database_url
     uvicorn.run(
         "consentry.api.app:create_app_from_environment",
@@ -1267,3 +1285,35 @@ def lint_command(
         out.print(f"{report.kind}: score {report.score}/100, {len(report.findings)} finding(s)")
     if report.blocking:
         raise typer.Exit(1)
+
+
+# -- delivery ----------------------------------------------------------------------------------
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="Deliver what is due now, then stop.")] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.1, max=3600, help="Seconds between rounds.")
+    ] = 2.0,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Messages a round.")] = 100,
+    tenant: TenantOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Deliver queued replies through each tenant's transport (log by default; Twilio when its
+    account SID is configured). Example: consentry worker --once"""
+    import time
+
+    service = _service(database)
+    target = _tenant(service, tenant) if tenant else None
+    while True:
+        report = service.deliver_outbox(tenant=target, limit=limit)
+        if report.outcomes or report.unknown:
+            out.print(
+                f"sent {report.sent}, retrying {report.retried}, dead {report.dead}, "
+                f"suppressed {report.suppressed}, unknown {report.unknown}"
+            )
+        if once:
+            return
+        if not report.outcomes:
+            time.sleep(interval)

@@ -14,10 +14,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field
+from starlette.concurrency import run_in_threadpool
 
 from consentry.api.auth import ServiceDep, TenantDep
 from consentry.api.errors import error_body
 from consentry.api.schemas import Strict
+from consentry.domain.model import Tenant
 from consentry.errors import InvalidInput, NotFound
 from consentry.providers import twilio
 
@@ -48,11 +50,10 @@ def provider_settings(
     return app.provider_view(tenant, provider)
 
 
-@router.post("/webhooks/twilio/{tenant_slug}", include_in_schema=True)
-async def twilio_inbound(request: Request, tenant_slug: str) -> Response:
-    """An inbound SMS from Twilio: verify, handle like ``POST /v1/inbound``, answer in TwiML."""
-    from starlette.concurrency import run_in_threadpool
-
+async def _verified_twilio(
+    request: Request, tenant_slug: str
+) -> tuple[Tenant, dict[str, Any], dict[str, str]] | Response:
+    """The tenant, its Twilio settings and the form, or the 404/403 response to give instead."""
     app = request.app.state.service
     try:
         tenant = await run_in_threadpool(app.get_tenant, tenant_slug)
@@ -63,21 +64,38 @@ async def twilio_inbound(request: Request, tenant_slug: str) -> Response:
         return JSONResponse(error_body(error.code, error.message, field=error.field), 404)
     form = await request.form()
     params = {key: str(value) for key, value in form.items()}
-    url = settings.get("webhook_url") or str(request.url)
+    url = str(request.url)
+    if settings.get("webhook_url"):
+        url = str(settings["webhook_url"]).rstrip("/") + request.url.path.split(tenant_slug, 1)[1]
     header = request.headers.get(twilio.SIGNATURE_HEADER, "")
     if not twilio.signature_valid(token, url, params, header):
         return JSONResponse(
             error_body("forbidden", "X-Twilio-Signature does not match this request"), 403
         )
-    missing = [name for name in ("From", "To", "Body", "MessageSid") if name not in params]
+    return tenant, settings, params
+
+
+def _required(params: dict[str, str], *names: str) -> None:
+    missing = [name for name in names if not params.get(name)]
     if missing:
         raise InvalidInput(f"{missing[0]} is missing from the webhook", field=missing[0])
+
+
+@router.post("/webhooks/twilio/{tenant_slug}")
+async def twilio_inbound(request: Request, tenant_slug: str) -> Response:
+    """An inbound SMS from Twilio: verify, handle like ``POST /v1/inbound``, answer in TwiML."""
+    verified = await _verified_twilio(request, tenant_slug)
+    if isinstance(verified, Response):
+        return verified
+    tenant, settings, params = verified
+    _required(params, "From", "To", "MessageSid")
+    app = request.app.state.service
     result = await run_in_threadpool(
         lambda: app.receive_inbound(
             tenant,
             params["To"],
             params["From"],
-            params["Body"],
+            params.get("Body", ""),
             provider_message_id=params["MessageSid"][:64],
         )
     )
@@ -87,3 +105,22 @@ async def twilio_inbound(request: Request, tenant_slug: str) -> Response:
         if result.outbox_id is not None:
             await run_in_threadpool(app.mark_outbox_sent, tenant, result.outbox_id, "sent_twiml")
     return Response(twilio.twiml(reply), media_type="application/xml")
+
+
+@router.post("/webhooks/twilio/{tenant_slug}/status")
+async def twilio_status(request: Request, tenant_slug: str) -> Response:
+    """Twilio's delivery report for a message consentry sent (status callback)."""
+    verified = await _verified_twilio(request, tenant_slug)
+    if isinstance(verified, Response):
+        return verified
+    tenant, _settings, params = verified
+    _required(params, "MessageSid", "MessageStatus")
+    app = request.app.state.service
+    known = await run_in_threadpool(
+        app.record_delivery_report,
+        tenant,
+        params["MessageSid"][:64],
+        params["MessageStatus"],
+        params.get("ErrorCode") or None,
+    )
+    return JSONResponse({"recorded": known})

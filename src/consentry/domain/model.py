@@ -67,6 +67,8 @@ class OptOutSource(StrEnum):
     IMPORT = "import"
     CONSOLE = "console"
     CLI = "cli"
+    PROVIDER = "provider"  # reported by the messaging provider (e.g. Twilio error 21610)
+    WEB = "web"
 
 
 @dataclass(frozen=True, slots=True)

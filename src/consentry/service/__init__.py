@@ -7,10 +7,11 @@ never reads another tenant's rows.
 
 The class is assembled from one layer a concern, each in its own module and each building on the
 one before: ``_base`` (engine, clock) < ``_tenants`` < ``_registry`` < ``_optouts`` <
-``_consents`` < ``_inbound`` < ``_providers`` < ``_gate``.
+``_consents`` < ``_inbound`` < ``_providers`` < ``_delivery`` < ``_gate``.
 """
 
 from consentry.service._base import Clock, utc_now
+from consentry.service._delivery import DeliveryReport
 from consentry.service._gate import MAX_BATCH, MAX_BODY, BatchItem, GateLayer, SendRequest
 from consentry.service._inbound import MAX_INBOUND_BODY
 from consentry.service._registry import PROGRAM_CATEGORIES
@@ -44,6 +45,7 @@ __all__ = [
     "ConsentImportReport",
     "ConsentOutcome",
     "Consentry",
+    "DeliveryReport",
     "ImportReport",
     "RecipientHistory",
     "RecipientStatus",

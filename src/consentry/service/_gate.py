@@ -29,7 +29,7 @@ from consentry.domain.model import Program, Scope, Tenant
 from consentry.domain.numbers import sender_lookup_key, to_e164
 from consentry.domain.policy import CATEGORIES, Decision, GateState, OutgoingMessage, check_send
 from consentry.errors import ConsentryError, InvalidInput, NotFound
-from consentry.service._providers import ProvidersLayer
+from consentry.service._delivery import DeliveryLayer
 from consentry.store import consents as consent_store
 from consentry.store import optouts as optout_store
 from consentry.store import registry, sends
@@ -76,7 +76,7 @@ class _TenantGate:
         self.history_stale = False
 
 
-class GateLayer(ProvidersLayer):
+class GateLayer(DeliveryLayer):
     """The send gate: check messages before they leave, and record the ones that were sent."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -67,7 +67,17 @@ class OptOutsLayer(RegistryLayer):
             head = ledger.lock_head(conn, tenant.id)
             state = optout_store.current(conn, tenant.id, _valid(parsed))
             new = _not_yet_in(state, dict.fromkeys(_valid(parsed)), target.scope)
-            self._append_optouts(conn, tenant, head, new, target.scope, source, now, actor, reason)
+            head = self._append_optouts(
+                conn, tenant, head, new, target.scope, source, now, actor, reason
+            )
+            # Already opted out here, yet a consent it covers is live (given while the opt-out
+            # stood): the opt-out asked again still revokes it.
+            fresh = set(new)
+            again = [number for number in dict.fromkeys(_valid(parsed)) if number not in fresh]
+            revoked = consenting.revocations(
+                conn, tenant.id, again, target.scope, now, source=source.value, reason=reason
+            )
+            consenting.append(conn, tenant.id, head, revoked, now)
         changed = set(new)
         return [
             status

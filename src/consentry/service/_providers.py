@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,9 +16,79 @@ from consentry.service._inbound import InboundLayer
 from consentry.store import messages
 from consentry.store.tables import provider_settings
 
-PROVIDERS = ("twilio",)
+PROVIDERS = ("twilio", "azure")
 _TWILIO_TOKEN = re.compile(r"^[A-Za-z0-9]{16,128}$")
 _TWILIO_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_AZURE_SECRET = re.compile(r"[A-Za-z0-9._~-]{24,256}")  # unreserved in URLs: fits ?code=
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """One provider's settings after validation: what may be shown, and the secret if given."""
+
+    shown: dict[str, Any]
+    secret: str | None  # None: keep the stored one (required the first time)
+    secret_field: str  # the setting that carries the secret
+
+
+def _unknown(settings: Mapping[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(settings) - allowed)
+    if unknown:
+        raise InvalidInput(f"unknown setting {unknown[0]!r}", field=unknown[0])
+
+
+def _twilio_settings(settings: Mapping[str, Any]) -> _Checked:
+    """Twilio: ``auth_token`` (secret), ``account_sid``, ``webhook_url``, ``reply_with_twiml``."""
+    _unknown(settings, {"auth_token", "account_sid", "webhook_url", "reply_with_twiml"})
+    token = settings.get("auth_token")
+    if token is not None and (not isinstance(token, str) or not _TWILIO_TOKEN.match(token)):
+        raise InvalidInput(
+            "auth_token must be the 32-character Twilio auth token", field="auth_token"
+        )
+    sid = settings.get("account_sid")
+    if sid is not None and (not isinstance(sid, str) or not _TWILIO_SID.match(sid)):
+        raise InvalidInput(
+            "account_sid must look like AC followed by 32 hex digits", field="account_sid"
+        )
+    reply_with_twiml = settings.get("reply_with_twiml", True)
+    if not isinstance(reply_with_twiml, bool):
+        raise InvalidInput("reply_with_twiml must be true or false", field="reply_with_twiml")
+    shown = {
+        "account_sid": sid,
+        "webhook_url": web_url(settings.get("webhook_url"), "webhook_url"),
+        "reply_with_twiml": reply_with_twiml,
+    }
+    return _Checked(shown, token, "auth_token")
+
+
+def _azure_settings(settings: Mapping[str, Any]) -> _Checked:
+    """Azure Communication Services (Event Grid): ``webhook_secret`` (secret), ``reply_via``."""
+    _unknown(settings, {"webhook_secret", "reply_via"})
+    secret = settings.get("webhook_secret")
+    if secret is not None and (not isinstance(secret, str) or not _AZURE_SECRET.fullmatch(secret)):
+        raise InvalidInput(
+            "webhook_secret must be 24 to 256 URL-safe characters "
+            "(letters, digits, '-', '_', '.', '~')",
+            field="webhook_secret",
+        )
+    reply_via = settings.get("reply_via", "outbox")
+    if reply_via != "outbox":
+        raise InvalidInput(
+            "reply_via must be 'outbox' (Event Grid cannot carry a reply)", field="reply_via"
+        )
+    return _Checked({"reply_via": reply_via}, secret, "webhook_secret")
+
+
+_SETTINGS: dict[str, Callable[[Mapping[str, Any]], _Checked]] = {
+    "twilio": _twilio_settings,
+    "azure": _azure_settings,
+}
+
+
+def _view(provider: str, shown: Mapping[str, Any], updated_at: Any) -> dict[str, Any]:
+    """Settings as they may be shown: ``secret_set`` (and Twilio's ``auth_token_set``)."""
+    flags = {"auth_token_set": True} if provider == "twilio" else {}
+    return {"provider": provider, **shown, **flags, "secret_set": True, "updated_at": updated_at}
 
 
 class ProvidersLayer(InboundLayer):
@@ -32,35 +103,17 @@ class ProvidersLayer(InboundLayer):
         ``account_sid``, ``webhook_url`` (the URL configured in Twilio, when a proxy in front of
         consentry changes it) and ``reply_with_twiml`` (default true: answer in the webhook's
         response; false: leave replies in the outbox for delivery).
+
+        Azure: ``webhook_secret`` (required the first time; kept when left out later: the
+        shared secret Event Grid sends as ``?code=`` or ``X-Consentry-Webhook-Secret``) and
+        ``reply_via`` (only ``"outbox"``: replies stay queued for delivery).
         """
         if provider not in PROVIDERS:
             raise InvalidInput(
                 f"provider must be one of {', '.join(PROVIDERS)}; got {provider!r}",
                 field="provider",
             )
-        unknown = sorted(
-            set(settings) - {"auth_token", "account_sid", "webhook_url", "reply_with_twiml"}
-        )
-        if unknown:
-            raise InvalidInput(f"unknown setting {unknown[0]!r}", field=unknown[0])
-        token = settings.get("auth_token")
-        if token is not None and (not isinstance(token, str) or not _TWILIO_TOKEN.match(token)):
-            raise InvalidInput(
-                "auth_token must be the 32-character Twilio auth token", field="auth_token"
-            )
-        sid = settings.get("account_sid")
-        if sid is not None and (not isinstance(sid, str) or not _TWILIO_SID.match(sid)):
-            raise InvalidInput(
-                "account_sid must look like AC followed by 32 hex digits", field="account_sid"
-            )
-        reply_with_twiml = settings.get("reply_with_twiml", True)
-        if not isinstance(reply_with_twiml, bool):
-            raise InvalidInput("reply_with_twiml must be true or false", field="reply_with_twiml")
-        shown = {
-            "account_sid": sid,
-            "webhook_url": web_url(settings.get("webhook_url"), "webhook_url"),
-            "reply_with_twiml": reply_with_twiml,
-        }
+        checked = _SETTINGS[provider](settings)
         now = self.now()
         with self.engine.begin() as conn:
             existing = conn.execute(
@@ -69,10 +122,13 @@ class ProvidersLayer(InboundLayer):
                     provider_settings.c.provider == provider,
                 )
             ).first()
-            secret = token if token is not None else (existing.secret if existing else None)
+            stored = existing.secret if existing is not None else None
+            secret = checked.secret if checked.secret is not None else stored
             if secret is None:
-                raise InvalidInput("auth_token is required", field="auth_token")
-            values = {"settings": shown, "secret": secret, "updated_at": now}
+                raise InvalidInput(
+                    f"{checked.secret_field} is required", field=checked.secret_field
+                )
+            values = {"settings": checked.shown, "secret": secret, "updated_at": now}
             if existing is None:
                 conn.execute(
                     sa.insert(provider_settings).values(
@@ -88,12 +144,12 @@ class ProvidersLayer(InboundLayer):
                     )
                     .values(**values)
                 )
-        return {"provider": provider, **shown, "auth_token_set": True, "updated_at": now}
+        return _view(provider, checked.shown, now)
 
     def provider_view(self, tenant: Tenant, provider: str) -> dict[str, Any]:
-        """The provider's settings as they may be shown (``auth_token_set``, never the token)."""
+        """The provider's settings as they may be shown (``secret_set``, never the secret)."""
         settings, _secret, updated_at = self._provider(tenant, provider)
-        return {"provider": provider, **settings, "auth_token_set": True, "updated_at": updated_at}
+        return _view(provider, settings, updated_at)
 
     def provider_secret(self, tenant: Tenant, provider: str) -> tuple[dict[str, Any], str]:
         """The settings and the secret, for verifying the provider's webhooks."""

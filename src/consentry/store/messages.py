@@ -107,3 +107,79 @@ def mark_sent(conn: sa.Connection, tenant_id: str, outbox_id: str, status: str) 
         .values(status=status)
     )
     return bool(result.rowcount)
+
+
+def claim_due(
+    conn: sa.Connection, now: datetime, *, tenant_id: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Take up to ``limit`` queued messages that are due, marking them ``sending``.
+
+    On PostgreSQL the rows are locked with SKIP LOCKED, so concurrent workers never take the same
+    message; SQLite runs one writer at a time anyway.
+    """
+    query = (
+        sa.select(outbox)
+        .where(
+            outbox.c.status == "queued",
+            sa.or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now),
+        )
+        .order_by(outbox.c.created_at, outbox.c.outbox_id)
+        .limit(limit)
+    )
+    if tenant_id is not None:
+        query = query.where(outbox.c.tenant_id == tenant_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = [dict(row) for row in conn.execute(query).mappings()]
+    for row in rows:
+        conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.tenant_id == row["tenant_id"], outbox.c.outbox_id == row["outbox_id"])
+            .values(status="sending", attempts=outbox.c.attempts + 1, next_attempt_at=now)
+        )
+        row["attempts"] += 1
+    return rows
+
+
+def finish(conn: sa.Connection, tenant_id: str, outbox_id: str, **values: Any) -> None:
+    """Record the outcome of one delivery attempt (status, transport, ids, error, next try)."""
+    conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.tenant_id == tenant_id, outbox.c.outbox_id == outbox_id)
+        .values(**values)
+    )
+
+
+def stale_sending(conn: sa.Connection, before: datetime) -> int:
+    """Messages left ``sending`` by a worker that stopped mid-way: marked ``unknown`` for review
+    (never sent again automatically: a double send is worse than a late one)."""
+    result = conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.status == "sending", outbox.c.next_attempt_at < before)
+        .values(status="unknown", last_error="worker stopped while sending")
+    )
+    return int(result.rowcount or 0)
+
+
+def delivery_report(
+    conn: sa.Connection, tenant_id: str, provider_message_id: str, status: str, error: str | None
+) -> dict[str, Any] | None:
+    """Store the provider's delivery report on the message it concerns; return that message."""
+    row = (
+        conn.execute(
+            sa.select(outbox).where(
+                outbox.c.tenant_id == tenant_id,
+                outbox.c.provider_message_id == provider_message_id,
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.tenant_id == tenant_id, outbox.c.outbox_id == row["outbox_id"])
+        .values(delivery_status=status[:16], last_error=error)
+    )
+    return dict(row)

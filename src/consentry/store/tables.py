@@ -276,7 +276,16 @@ outbox = sa.Table(
     sa.Column("inbound_id", sa.String(40), nullable=True),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    # Delivery: attempts with back-off, the transport that took it, the provider's id and report.
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime(), nullable=True),
+    sa.Column("last_error", sa.Text(), nullable=True),
+    sa.Column("transport", sa.String(16), nullable=True),
+    sa.Column("provider_message_id", sa.String(64), nullable=True),
+    sa.Column("sent_at", UTCDateTime(), nullable=True),
+    sa.Column("delivery_status", sa.String(16), nullable=True),
     sa.Index("ix_outbox_status", "tenant_id", "status", "created_at"),
+    sa.Index("ix_outbox_provider_id", "tenant_id", "provider_message_id"),
 )
 
 _SEND_SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
