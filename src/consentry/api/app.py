@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from consentry._version import __version__
 from consentry.api import (
+    aws,
     azure,
     consents,
     errors,
@@ -46,6 +47,7 @@ def create_app(
     app.include_router(consents.router)
     app.include_router(messages.router)
     app.include_router(lint.router)
+    app.include_router(aws.router)  # before webhooks: /v1/providers/aws is its own route
     app.include_router(azure.router)  # before webhooks: /v1/providers/azure is its own route
     app.include_router(webhooks.router)
     app.include_router(web.router)
