@@ -63,6 +63,11 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(consents_app, name="consents")
 rules_app = typer.Typer(help="The send gate's rule catalogue.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+review_app = typer.Typer(
+    help="Replies held as possible revocations (due within 10 business days).",
+    no_args_is_help=True,
+)
+app.add_typer(review_app, name="review")
 
 out = Console()
 err = Console(stderr=True)
@@ -1317,3 +1322,51 @@ def worker(
             return
         if not report.outcomes:
             time.sleep(interval)
+
+
+# -- review ------------------------------------------------------------------------------------
+
+
+@review_app.command("list")
+def review_list(
+    overdue: Annotated[bool, typer.Option(help="Only those past their due time.")] = False,
+    tenant: TenantOption = None,
+    database: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The review queue, soonest due first. Exit 1 when any reply is overdue (for alerting)."""
+    service = _service(database)
+    target = _tenant(service, tenant)
+    rows = service.review_queue(target, overdue=overdue)
+    now = service.now()
+    shown = [
+        {
+            "id": row["inbound_id"],
+            "from": row["recipient"],
+            "to": row["sender_address"],
+            "body": row["body"],
+            "received_at": row["received_at"].isoformat(),
+            "due_at": row["due_at"].isoformat(),
+            "overdue": row["due_at"] < now,
+        }
+        for row in rows
+    ]
+    _table_or_json(shown, as_json)
+    if any(row["overdue"] for row in shown):
+        raise typer.Exit(1)
+
+
+@review_app.command("resolve")
+def review_resolve(
+    inbound_id: Annotated[str, typer.Argument(help="The held reply's id (inb_...).")],
+    decision: Annotated[str, typer.Option(help="opt_out | not_a_revocation")],
+    actor: Annotated[str | None, typer.Option(help="Who decided.")] = None,
+    tenant: TenantOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Decide a held reply. Example: consentry review resolve inb_... --decision opt_out"""
+    service = _service(database)
+    target = _tenant(service, tenant)
+    result = _run(lambda: service.resolve_review(target, inbound_id, decision, actor=actor))
+    late = "" if result["on_time"] else " (after its due time)"
+    out.print(f"{inbound_id}: {result['resolution']}{late}")

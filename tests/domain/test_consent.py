@@ -721,6 +721,7 @@ def test_the_rule_data_has_the_expected_sections() -> None:
         "double_opt_in",
         "reconfirmation",
         "retention",
+        "revocation",
     }
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from consentry.api.auth import ServiceDep, TenantDep
-from consentry.api.schemas import ClassificationOut, InboundIn, InboundOut, ReplyOut
+from consentry.api.schemas import ClassificationOut, InboundIn, InboundOut, ReplyOut, Strict
 
 router = APIRouter(prefix="/v1", tags=["inbound"])
 
@@ -67,3 +68,30 @@ def list_outbox(
 ) -> list[dict[str, Any]]:
     """Replies queued for delivery (confirmations, HELP answers), newest first."""
     return app.list_outbox(tenant, recipient=to, limit=limit)
+
+
+class ResolveIn(Strict):
+    decision: Literal["opt_out", "not_a_revocation"]
+    actor: str | None = Field(default=None, max_length=200, description="who decided")
+
+
+@router.get("/review")
+def review_queue(
+    tenant: TenantDep,
+    app: ServiceDep,
+    overdue: bool = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """Replies held as possible revocations, soonest due first (``overdue=true``: past due).
+
+    47 CFR 64.1200(a)(10): a revocation must be honoured within ten business days.
+    """
+    return app.review_queue(tenant, overdue=overdue, limit=limit)
+
+
+@router.post("/inbound/{inbound_id}:resolve")
+def resolve_review(
+    inbound_id: str, body: ResolveIn, tenant: TenantDep, app: ServiceDep
+) -> dict[str, Any]:
+    """Decide a held reply: ``opt_out`` applies it where STOP would land."""
+    return app.resolve_review(tenant, inbound_id, body.decision, actor=body.actor)

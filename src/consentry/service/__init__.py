@@ -7,12 +7,12 @@ never reads another tenant's rows.
 
 The class is assembled from one layer a concern, each in its own module and each building on the
 one before: ``_base`` (engine, clock) < ``_tenants`` < ``_registry`` < ``_optouts`` <
-``_consents`` < ``_inbound`` < ``_providers`` < ``_delivery`` < ``_gate``.
+``_consents`` < ``_inbound`` < ``_providers`` < ``_delivery`` < ``_gate`` < ``_review``.
 """
 
 from consentry.service._base import Clock, utc_now
 from consentry.service._delivery import DeliveryReport
-from consentry.service._gate import MAX_BATCH, MAX_BODY, BatchItem, GateLayer, SendRequest
+from consentry.service._gate import MAX_BATCH, MAX_BODY, BatchItem, SendRequest
 from consentry.service._inbound import MAX_INBOUND_BODY
 from consentry.service._registry import PROGRAM_CATEGORIES
 from consentry.service._results import (
@@ -25,9 +25,10 @@ from consentry.service._results import (
     RejectedRow,
     ScopeRef,
 )
+from consentry.service._review import ReviewLayer
 
 
-class Consentry(GateLayer):
+class Consentry(ReviewLayer):
     """The consentry service over one database.
 
     >>> app = Consentry("sqlite:///var/consentry.db")   # doctest: +SKIP

@@ -15,6 +15,7 @@ from consentry.domain.consent import (
     ConsentStatus,
     needs_double_opt_in,
 )
+from consentry.domain.deadlines import revocation_due
 from consentry.domain.keywords import classify
 from consentry.domain.model import (
     Brand,
@@ -108,6 +109,8 @@ class InboundLayer(ConsentsLayer):
                     "action": outcome.action,
                     "needs_review": outcome.needs_review,
                     "provider_message_id": provider_message_id,
+                    # A reply that may revoke consent must be decided within 10 business days.
+                    "due_at": revocation_due(at) if outcome.action == "held_for_review" else None,
                 },
             )
             outbox_id = None

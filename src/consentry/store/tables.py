@@ -259,7 +259,13 @@ inbound = sa.Table(
     sa.Column("needs_review", sa.Boolean(), nullable=False),
     # The provider's id of the message (Twilio MessageSid, ...): a retried webhook is one reply.
     sa.Column("provider_message_id", sa.String(64), nullable=True),
+    # A reply held for review may be a revocation: due within ten business days; then resolved.
+    sa.Column("due_at", UTCDateTime(), nullable=True),
+    sa.Column("resolved_at", UTCDateTime(), nullable=True),
+    sa.Column("resolution", sa.String(32), nullable=True),
+    sa.Column("resolved_by", sa.String(200), nullable=True),
     sa.Index("ix_inbound_recipient", "tenant_id", "recipient", "received_at"),
+    sa.Index("ix_inbound_review", "tenant_id", "needs_review", "due_at"),
     sa.Index("uq_inbound_provider_id", "tenant_id", "provider_message_id", unique=True),
     sa.Index("ix_inbound_recorded", "tenant_id", "recorded_at"),
 )
