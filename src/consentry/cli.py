@@ -378,6 +378,9 @@ def programs_create(
     block_shorteners: Annotated[
         bool, typer.Option(help="Public URL shorteners block instead of warn.")
     ] = False,
+    one_way: Annotated[
+        bool, typer.Option(help="Its senders cannot receive replies (messages must say so).")
+    ] = False,
     tenant: TenantOption = None,
     database: DatabaseOption = None,
 ) -> None:
@@ -400,6 +403,7 @@ def programs_create(
             double_opt_in=double_opt_in,
             age_gated=age_gated,
             block_shorteners=block_shorteners,
+            one_way=one_way,
         )
     )
     out.print(f"program {program.slug} ({program.id}) created")

@@ -932,3 +932,41 @@ def test_brand_identification_by_category(category: str, program: str, warned: b
         program_id=program,
     )
     assert ("DISCLOSURE-BRAND-ID" in ids(decision, Severity.WARN)) is warned
+
+
+ONE_WAY_CASES = [
+    ("no notice, no alternative", "Demo Coffee: your order is ready. Reply STOP to opt out.", True),
+    ("notice only", "Demo Coffee: your order is ready. Do not reply to this number.", True),
+    ("alternative only", "Demo Coffee: order ready. Opt out at https://demo.example/stop", True),
+    (
+        "notice and link",
+        "Demo Coffee: order ready. Replies are not monitored. Opt out at https://demo.example/stop",
+        False,
+    ),
+    (
+        "notice and phone",
+        "Demo Coffee: order ready. This number does not accept replies; "
+        "call +1 206 555 0100 to opt out.",
+        False,
+    ),
+    (
+        "no-reply and domain",
+        "Demo Coffee: order ready (no-reply). Unsubscribe: democoffee.com/u",
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "refused"), ONE_WAY_CASES, ids=[c[0] for c in ONE_WAY_CASES]
+)
+def test_one_way_programs_must_say_so_and_offer_another_way_out(
+    name: str, body: str, refused: bool
+) -> None:
+    world = World()
+    world.programs["prg_1"] = replace(PROGRAM, one_way=True)
+    world.sent(NOW - DAY)
+    decision = decide(world, body=body)
+    assert ("DISCLOSURE-ONE-WAY" in ids(decision, Severity.BLOCK)) is refused
+    # The same bodies in a two-way program are not concerned by the rule.
+    assert "DISCLOSURE-ONE-WAY" not in ids(decide(World().sent(NOW - DAY), body=body))

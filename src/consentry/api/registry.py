@@ -73,6 +73,7 @@ def create_program(body: ProgramIn, tenant: TenantDep, app: ServiceDep) -> Progr
         reconfirm_idle_days=body.reconfirm_idle_days,
         age_gated=body.age_gated,
         block_shorteners=body.block_shorteners,
+        one_way=body.one_way,
     )
     return ProgramOut.of(program)
 

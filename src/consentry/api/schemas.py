@@ -84,6 +84,7 @@ class ProgramIn(Strict):
     reconfirm_idle_days: int | None = Field(default=None, ge=1, le=36_500)
     age_gated: bool = Field(default=False, description="may carry alcohol, firearms, ... content")
     block_shorteners: bool = Field(default=False, description="URL shorteners block, not warn")
+    one_way: bool = Field(default=False, description="its senders cannot receive replies")
 
 
 class ProgramOut(BaseModel):
@@ -107,6 +108,7 @@ class ProgramOut(BaseModel):
     reconfirm_idle_days: int
     age_gated: bool
     block_shorteners: bool
+    one_way: bool
 
     @classmethod
     def of(cls, program: Program) -> ProgramOut:
@@ -131,6 +133,7 @@ class ProgramOut(BaseModel):
             reconfirm_idle_days=program.reconfirm_idle_days,
             age_gated=program.age_gated,
             block_shorteners=program.block_shorteners,
+            one_way=program.one_way,
         )
 
 

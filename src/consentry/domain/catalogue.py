@@ -7,6 +7,7 @@ list`` and ``docs/rules.md`` are generated from it.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,6 +41,8 @@ class GateLimits:
     reminder_categories: frozenset[str]
     capped_categories: frozenset[str]
     conversation_window: timedelta
+    one_way_notices: tuple[re.Pattern[str], ...]
+    one_way_alternatives: tuple[re.Pattern[str], ...]
     citations: dict[str, str]
 
 
@@ -77,6 +80,10 @@ def catalogue() -> Catalogue:
         reminder_categories=frozenset(disclosure["reminder_categories"]),
         capped_categories=frozenset(data["frequency"]["capped_categories"]),
         conversation_window=timedelta(hours=int(data["conversation"]["window_hours"])),
+        one_way_notices=tuple(re.compile(p, re.IGNORECASE) for p in data["one_way"]["notices"]),
+        one_way_alternatives=tuple(
+            re.compile(p, re.IGNORECASE) for p in data["one_way"]["alternatives"]
+        ),
         citations={
             name: str(section["citation"])
             for name, section in data.items()

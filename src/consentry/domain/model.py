@@ -127,6 +127,7 @@ class Program:
     reconfirm_idle_days: int = 365
     age_gated: bool = False  # may carry alcohol, firearms, tobacco, gambling or sexual content
     block_shorteners: bool = False  # public URL shorteners block instead of warn
+    one_way: bool = False  # its senders cannot receive replies (each message must say so)
 
 
 @dataclass(frozen=True, slots=True)

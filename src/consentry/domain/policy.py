@@ -296,6 +296,29 @@ def _body_rules(
                     {**where, **span},
                 )
             )
+    if program.one_way:
+        limits = catalogue().limits
+        missing = [
+            what
+            for what, patterns in (
+                ("that replies are not read (e.g. 'Do not reply')", limits.one_way_notices),
+                (
+                    "another way to opt out (a link, or a number to call)",
+                    limits.one_way_alternatives,
+                ),
+            )
+            if not any(pattern.search(body) for pattern in patterns)
+        ]
+        if missing:
+            findings.append(
+                _rule(
+                    "DISCLOSURE-ONE-WAY",
+                    Severity.BLOCK,
+                    "this program's senders cannot receive replies: every message must state "
+                    + " and ".join(missing),
+                    missing=missing,
+                )
+            )
     for link in analysis.links:
         if link.shortener:
             severity = Severity.BLOCK if program.block_shorteners else Severity.WARN

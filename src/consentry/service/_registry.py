@@ -113,13 +113,15 @@ class RegistryLayer(TenantsLayer):
         reconfirm_idle_days: int | None = None,
         age_gated: bool = False,
         block_shorteners: bool = False,
+        one_way: bool = False,
     ) -> Program:
         """Register a messaging program of ``brand`` (id or slug) with its keyword replies and
         consent settings (level needed, double opt-in, reconfirmation windows).
 
         ``age_gated`` programs may carry alcohol, firearms, tobacco, gambling or sexual content
         (their opt-in must verify age); ``block_shorteners`` makes public URL shorteners block
-        instead of warn. The consent level defaults to what the category needs (marketing: express written);
+        instead of warn; ``one_way`` programs send from numbers that cannot receive replies, so every
+        message must say so and give another way to opt out. The consent level defaults to what the category needs (marketing: express written);
         a high-risk ``use_case`` (sweepstakes, lead generation, ...) always gets double opt-in.
         """
         name = required_text(name, "name", 200)
@@ -171,6 +173,7 @@ class RegistryLayer(TenantsLayer):
             ),
             age_gated=bool(age_gated),
             block_shorteners=bool(block_shorteners),
+            one_way=bool(one_way),
         )
         with self.engine.begin() as conn:
             owner = found(registry.find_brand(conn, tenant.id, brand), "brand", brand, "brand_id")

@@ -107,6 +107,7 @@ programs = sa.Table(
     sa.Column("reconfirm_idle_days", sa.Integer(), nullable=False, server_default="365"),
     sa.Column("age_gated", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("block_shorteners", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("one_way", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("tenant_id", "slug", name="uq_programs_slug"),
     sa.ForeignKeyConstraint(
         ["tenant_id", "brand_id"], ["brands.tenant_id", "brands.brand_id"], name="fk_programs_brand"
