@@ -11,15 +11,20 @@ import sqlalchemy as sa
 
 from consentry.domain.model import Tenant
 from consentry.errors import InvalidInput, NotFound
+from consentry.providers.aws_sns import DEFAULT_CERT_HOST_PATTERN
 from consentry.service._checks import web_url
 from consentry.service._inbound import InboundLayer
 from consentry.store import messages
 from consentry.store.tables import provider_settings
 
-PROVIDERS = ("twilio", "azure")
+PROVIDERS = ("twilio", "azure", "aws")
 _TWILIO_TOKEN = re.compile(r"^[A-Za-z0-9]{16,128}$")
 _TWILIO_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _AZURE_SECRET = re.compile(r"[A-Za-z0-9._~-]{24,256}")  # unreserved in URLs: fits ?code=
+_AWS_TOPIC_ARN = re.compile(
+    r"arn:aws(-cn|-us-gov)?:sns:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?"
+)
+_WITHOUT_SECRET = frozenset({"aws"})  # verified otherwise (SNS: signatures)
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,7 @@ class _Checked:
 
     shown: dict[str, Any]
     secret: str | None  # None: keep the stored one (required the first time)
-    secret_field: str  # the setting that carries the secret
+    secret_field: str | None  # the setting that carries the secret; None: there is none
 
 
 def _unknown(settings: Mapping[str, Any], allowed: set[str]) -> None:
@@ -79,16 +84,64 @@ def _azure_settings(settings: Mapping[str, Any]) -> _Checked:
     return _Checked({"reply_via": reply_via}, secret, "webhook_secret")
 
 
+def _aws_settings(settings: Mapping[str, Any]) -> _Checked:
+    """AWS End User Messaging SMS through Amazon SNS: ``topic_arn`` (required),
+    ``cert_host_pattern`` and ``auto_confirm_subscription``; no secret (SNS signs its messages)."""
+    _unknown(settings, {"topic_arn", "cert_host_pattern", "auto_confirm_subscription"})
+    topic = settings.get("topic_arn")
+    if topic is None:
+        raise InvalidInput("topic_arn is required", field="topic_arn")
+    if not isinstance(topic, str) or not _AWS_TOPIC_ARN.fullmatch(topic):
+        raise InvalidInput(
+            "topic_arn must be an SNS topic ARN, arn:aws:sns:<region>:<12 digits>:<name>",
+            field="topic_arn",
+        )
+    pattern = settings.get("cert_host_pattern", DEFAULT_CERT_HOST_PATTERN)
+    if not isinstance(pattern, str) or not pattern or len(pattern) > 300:
+        raise InvalidInput(
+            "cert_host_pattern must be a regular expression of 1 to 300 characters",
+            field="cert_host_pattern",
+        )
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise InvalidInput(
+            f"cert_host_pattern is not a regular expression ({error})", field="cert_host_pattern"
+        ) from None
+    auto_confirm = settings.get("auto_confirm_subscription", True)
+    if not isinstance(auto_confirm, bool):
+        raise InvalidInput(
+            "auto_confirm_subscription must be true or false", field="auto_confirm_subscription"
+        )
+    shown = {
+        "topic_arn": topic,
+        "cert_host_pattern": pattern,
+        "auto_confirm_subscription": auto_confirm,
+    }
+    return _Checked(shown, None, None)
+
+
 _SETTINGS: dict[str, Callable[[Mapping[str, Any]], _Checked]] = {
     "twilio": _twilio_settings,
     "azure": _azure_settings,
+    "aws": _aws_settings,
 }
 
 
 def _view(provider: str, shown: Mapping[str, Any], updated_at: Any) -> dict[str, Any]:
-    """Settings as they may be shown: ``secret_set`` (and Twilio's ``auth_token_set``)."""
+    """Settings as they may be shown: ``secret_set`` (and Twilio's ``auth_token_set``).
+
+    ``secret_set`` is false for a provider without a secret (AWS): nothing is hidden there.
+    """
     flags = {"auth_token_set": True} if provider == "twilio" else {}
-    return {"provider": provider, **shown, **flags, "secret_set": True, "updated_at": updated_at}
+    secret_set = provider not in _WITHOUT_SECRET
+    return {
+        "provider": provider,
+        **shown,
+        **flags,
+        "secret_set": secret_set,
+        "updated_at": updated_at,
+    }
 
 
 class ProvidersLayer(InboundLayer):
@@ -107,6 +160,11 @@ class ProvidersLayer(InboundLayer):
         Azure: ``webhook_secret`` (required the first time; kept when left out later: the
         shared secret Event Grid sends as ``?code=`` or ``X-Consentry-Webhook-Secret``) and
         ``reply_via`` (only ``"outbox"``: replies stay queued for delivery).
+
+        AWS (End User Messaging SMS through Amazon SNS): ``topic_arn`` (required: the SNS topic
+        the tenant's inbound messages are published to), ``cert_host_pattern`` (the hosts
+        SNS's ``SigningCertURL`` and ``SubscribeURL`` may point at; default SNS's own) and
+        ``auto_confirm_subscription`` (default true). No secret: SNS signs its messages.
         """
         if provider not in PROVIDERS:
             raise InvalidInput(
@@ -124,7 +182,7 @@ class ProvidersLayer(InboundLayer):
             ).first()
             stored = existing.secret if existing is not None else None
             secret = checked.secret if checked.secret is not None else stored
-            if secret is None:
+            if secret is None and checked.secret_field is not None:
                 raise InvalidInput(
                     f"{checked.secret_field} is required", field=checked.secret_field
                 )
@@ -152,7 +210,8 @@ class ProvidersLayer(InboundLayer):
         return _view(provider, settings, updated_at)
 
     def provider_secret(self, tenant: Tenant, provider: str) -> tuple[dict[str, Any], str]:
-        """The settings and the secret, for verifying the provider's webhooks."""
+        """The settings and the secret, for verifying the provider's webhooks (``""`` for a
+        provider without a secret, such as AWS)."""
         settings, secret, _updated_at = self._provider(tenant, provider)
         return settings, secret
 
@@ -169,6 +228,6 @@ class ProvidersLayer(InboundLayer):
                     provider_settings.c.provider == provider,
                 )
             ).first()
-        if row is None or not row.secret:
+        if row is None or (not row.secret and provider not in _WITHOUT_SECRET):
             raise NotFound(f"{provider} is not configured for this tenant", field="provider")
-        return dict(row.settings), str(row.secret), row.updated_at
+        return dict(row.settings), str(row.secret or ""), row.updated_at
