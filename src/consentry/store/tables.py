@@ -337,3 +337,24 @@ provider_settings = sa.Table(
     sa.Column("secret", sa.Text(), nullable=True),  # write-only through the API
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
+
+tenant_settings = sa.Table(
+    "tenant_settings",
+    metadata,
+    # One row a setting (e.g. optout_removal_min_days, revoke_all), the value as JSON.
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.JSON(), nullable=True),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+tenant_keywords = sa.Table(
+    "tenant_keywords",
+    metadata,
+    # A tenant's own reply keywords, on top of the reviewed lists in rules/keywords.
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("keyword", sa.String(64), primary_key=True),  # normalised: upper case, one space
+    sa.Column("kind", sa.String(16), nullable=False),  # opt_out | opt_in | help
+    sa.Column("language", sa.String(8), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
