@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from consentry.api.auth import ServiceDep, TenantDep
@@ -22,6 +24,20 @@ router = APIRouter(prefix="/v1", tags=["registry"])
 def get_tenant(tenant: TenantDep) -> TenantOut:
     """The tenant the API key belongs to."""
     return TenantOut.of(tenant)
+
+
+@router.get("/tenant/settings")
+def get_tenant_settings(tenant: TenantDep, app: ServiceDep) -> dict[str, Any]:
+    """The tenant's settings (``optout_removal_min_days``, ``revoke_all``)."""
+    return app.tenant_settings(tenant)
+
+
+@router.patch("/tenant/settings")
+def update_tenant_settings(
+    changes: dict[str, Any], tenant: TenantDep, app: ServiceDep
+) -> dict[str, Any]:
+    """Change some settings; all are checked before any is stored."""
+    return app.update_tenant_settings(tenant, changes)
 
 
 @router.post("/brands", status_code=201)

@@ -203,6 +203,7 @@ class RecipientResult(BaseModel):
             isOptedOut=status.opted_out,
             scopes=[str(scope) for scope in status.scopes],
             changed=status.changed,
+            errorMessage=status.error,
         )
 
 

@@ -6,7 +6,7 @@ that reads or writes tenant data takes the :class:`~consentry.domain.model.Tenan
 never reads another tenant's rows.
 
 The class is assembled from one layer a concern, each in its own module and each building on the
-one before: ``_base`` (engine, clock) < ``_tenants`` < ``_registry`` < ``_optouts`` <
+one before: ``_base`` (engine, clock) < ``_tenants`` < ``_registry`` < ``_settings`` < ``_optouts`` <
 ``_consents`` < ``_inbound`` < ``_providers`` < ``_delivery`` < ``_gate`` < ``_review``.
 """
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -25,7 +25,6 @@ from consentry.errors import InvalidInput, InvalidNumber
 from consentry.service._checks import (
     found,
 )
-from consentry.service._registry import RegistryLayer
 from consentry.service._results import (
     ImportReport,
     RecipientHistory,
@@ -34,14 +33,17 @@ from consentry.service._results import (
     ScopeRef,
     _Target,
 )
+from consentry.service._settings import SettingsLayer
 from consentry.store import (
     ledger,
     registry,
 )
 from consentry.store import optouts as optout_store
 
+_GUARDED = (OptOutSource.API, OptOutSource.CLI, OptOutSource.CONSOLE)
 
-class OptOutsLayer(RegistryLayer):
+
+class OptOutsLayer(SettingsLayer):
     """The opt-out database: add, remove, check, import, export, history; the ledger writes behind them."""
 
     def add_optouts(
@@ -108,7 +110,9 @@ class OptOutsLayer(RegistryLayer):
         """Lift the opt-outs of ``recipients`` in exactly the given scope (default: ``sender``).
 
         The history is kept. ``opted_out`` in the result says whether an opt-out in a wider
-        scope still blocks the recipient.
+        scope still blocks the recipient. With the tenant setting ``optout_removal_min_days``,
+        a number whose opt-out was lifted by API or CLI less than that many days ago gets a 409
+        status and keeps its opt-out.
         """
         parsed = self._parse_recipients(tenant, recipients)
         now = self.now()
@@ -116,10 +120,13 @@ class OptOutsLayer(RegistryLayer):
             target = self._target(conn, tenant, sender, scope)
             head = ledger.lock_head(conn, tenant.id)
             state = optout_store.current(conn, tenant.id, _valid(parsed))
+            refused = self._too_soon(conn, tenant, _valid(parsed), source, now)
+            parsed = [refused.get(status.to or "", status) for status in parsed]
             lifted = [
                 number
                 for number in dict.fromkeys(_valid(parsed))
-                if any(optout.scope == target.scope for optout in state.get(number, []))
+                if number not in refused
+                and any(optout.scope == target.scope for optout in state.get(number, []))
             ]
             self._remove(
                 conn, tenant, head, [(n, target.scope) for n in lifted], source, now, actor, reason
@@ -127,7 +134,7 @@ class OptOutsLayer(RegistryLayer):
         changed = set(lifted)
         results = []
         for status in parsed:
-            if status.to is None:
+            if status.to is None or status.status != 200:
                 results.append(status)
                 continue
             remaining = tuple(
@@ -338,6 +345,33 @@ class OptOutsLayer(RegistryLayer):
         return self._remove(
             conn, tenant, head, lifted, source, at, None, "fresh opt-in", inbound_id
         )
+
+    def _too_soon(
+        self,
+        conn: sa.Connection,
+        tenant: Tenant,
+        numbers: Sequence[str],
+        source: OptOutSource,
+        now: datetime,
+    ) -> dict[str, RecipientStatus]:
+        """The recipients whose opt-out may not be lifted again yet (re-opt-in guard)."""
+        days = self._settings(conn, tenant.id)["optout_removal_min_days"]
+        if days is None or source not in _GUARDED or not numbers:
+            return {}
+        last = optout_store.last_removed(conn, tenant.id, numbers, [s.value for s in _GUARDED])
+        refused: dict[str, RecipientStatus] = {}
+        for number, at in last.items():
+            if now - at < timedelta(days=days):
+                again = (at + timedelta(days=days)).date().isoformat()
+                refused[number] = RecipientStatus(
+                    input=number,
+                    to=number,
+                    status=409,
+                    opted_out=True,
+                    error=f"an opt-out of {number} was lifted on {at.date().isoformat()}; this "
+                    f"account allows one removal every {days} days (next: {again})",
+                )
+        return refused
 
     def _parse_recipients(self, tenant: Tenant, recipients: Sequence[str]) -> list[RecipientStatus]:
         if isinstance(recipients, str) or not recipients:

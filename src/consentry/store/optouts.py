@@ -7,6 +7,7 @@ appends the matching ``opt_out_added`` / ``opt_out_removed`` event.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -141,3 +142,27 @@ def _event(row: Any) -> OptOutEvent:
         occurred_at=row.occurred_at,
         hash=row.hash,
     )
+
+
+def last_removed(
+    conn: sa.Connection, tenant_id: str, recipients: Collection[str], sources: Collection[str]
+) -> dict[str, datetime]:
+    """When each recipient last had an opt-out lifted by one of ``sources`` (if ever)."""
+    found: dict[str, datetime] = {}
+    numbers = list(dict.fromkeys(recipients))
+    for start in range(0, len(numbers), _CHUNK):
+        query = (
+            sa.select(consent_events.c.recipient, sa.func.max(consent_events.c.occurred_at))
+            .where(
+                consent_events.c.tenant_id == tenant_id,
+                consent_events.c.kind == OPT_OUT_REMOVED,
+                consent_events.c.source.in_(list(sources)),
+                consent_events.c.recipient.in_(numbers[start : start + _CHUNK]),
+            )
+            .group_by(consent_events.c.recipient)
+        )
+        for recipient, at in conn.execute(query):
+            if isinstance(at, str):
+                at = datetime.fromisoformat(at)
+            found[recipient] = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return found
