@@ -85,3 +85,17 @@ def test_the_interval_is_counted_from_the_last_removal(
         assert status.opted_out is not allowed
     finally:
         app.close()
+
+
+@pytest.mark.parametrize(("revoke_all", "scope"), [(False, "program:"), (True, "tenant")])
+def test_revoke_all_makes_a_stop_reach_the_whole_account(
+    client: httpx.Client, revoke_all: bool, scope: str
+) -> None:
+    create_registry(client, sender=SENDER)
+    client.patch("/v1/tenant/settings", json={"revoke_all": revoke_all})
+    response = client.post(
+        "/v1/inbound", json={"from": "+14255550162", "to": SENDER, "body": "STOP"}
+    )
+    assert response.status_code == 200
+    [landed] = response.json()["scopes"]
+    assert landed.startswith(scope)

@@ -13,6 +13,7 @@ from consentry.api import (
     consents,
     errors,
     inbound,
+    keywords,
     lint,
     messages,
     optouts,
@@ -44,6 +45,7 @@ def create_app(
     app.include_router(registry.router)
     app.include_router(optouts.router)
     app.include_router(inbound.router)
+    app.include_router(keywords.router)
     app.include_router(consents.router)
     app.include_router(messages.router)
     app.include_router(lint.router)

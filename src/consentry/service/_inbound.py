@@ -31,7 +31,7 @@ from consentry.domain.model import (
 from consentry.domain.numbers import sender_lookup_key, to_e164
 from consentry.errors import InvalidInput
 from consentry.identifiers import new_id
-from consentry.service._consents import ConsentsLayer
+from consentry.service._keywords import KeywordsLayer
 from consentry.store import consents as consent_store
 from consentry.store import (
     ledger,
@@ -42,7 +42,7 @@ from consentry.store import optouts as optout_store
 MAX_INBOUND_BODY = 5000
 
 
-class InboundLayer(ConsentsLayer):
+class InboundLayer(KeywordsLayer):
     """Inbound replies: classify, store, act (opt-out, opt-in, help, confirm) and queue one reply."""
 
     def receive_inbound(
@@ -62,6 +62,11 @@ class InboundLayer(ConsentsLayer):
         transaction: opt-out -> opt-out in the program's configured scope and one confirmation
         (none for a repeated STOP); opt-in -> lift the keyword opt-outs in that scope and confirm;
         help -> the brand's help text (to anyone); ambiguous -> stored for review, nothing sent.
+
+        The reviewed keyword lists classify first; a reply they read as ``other`` that is exactly
+        one of the tenant's own keywords (``add_keyword``) takes that keyword's kind, and one
+        they read as ``ambiguous`` does so only for a tenant opt-out keyword (stage
+        ``tenant_keyword``).
 
         ``provider_message_id`` (a provider's id of the message, e.g. Twilio's MessageSid) makes
         a retried webhook harmless: the second delivery changes nothing and returns the first
@@ -88,6 +93,8 @@ class InboundLayer(ConsentsLayer):
                 seen = messages.find_inbound_by_provider_id(conn, tenant.id, provider_message_id)
                 if seen is not None:
                     return _duplicate(conn, tenant, seen)
+            # The reviewed lists first; the tenant's own keywords only where they may decide.
+            verdict = self._with_tenant_keywords(conn, tenant, verdict, body, language)
             outcome = self._act(
                 conn, tenant, head, context, brand, number, verdict, inbound_id, at, now
             )
@@ -167,7 +174,11 @@ class InboundLayer(ConsentsLayer):
         program = context.programs[0] if context.programs else None
         brand_name = brand.name if brand else tenant.name
         if verdict.kind is ReplyKind.OPT_OUT:
-            targets = scopes.keyword_scopes(context, account_wide=verdict.account_wide)
+            # With the tenant's revoke_all setting, every revocation reaches the whole account.
+            account_wide = verdict.account_wide or bool(
+                self._settings(conn, tenant.id)["revoke_all"]
+            )
+            targets = scopes.keyword_scopes(context, account_wide=account_wide)
             existing = {
                 o.scope for o in optout_store.current(conn, tenant.id, [number]).get(number, [])
             }
