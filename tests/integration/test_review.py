@@ -89,3 +89,21 @@ def test_not_a_revocation_changes_no_opt_out_and_bad_input_is_refused(
     help_reply = app.receive_inbound(tenant, SENDER, "+14255550156", "HELP")
     with pytest.raises(Conflict):  # never held as a possible revocation
         app.resolve_review(tenant, help_reply.inbound_id, "opt_out")
+
+
+def test_confirmations_later_than_five_minutes_are_reported(
+    clocked: tuple[Consentry, Tenant, list[datetime]],
+) -> None:
+    app, tenant, now = clocked
+    start = now[0]
+    prompt = app.receive_inbound(tenant, SENDER, "+14255550170", "STOP")
+    slow = app.receive_inbound(tenant, SENDER, "+14255550171", "STOP")
+    waiting = app.receive_inbound(tenant, SENDER, "+14255550172", "STOP")
+    assert prompt.outbox_id and slow.outbox_id and waiting.outbox_id
+    now[0] = start + timedelta(minutes=2)
+    app.mark_outbox_sent(tenant, prompt.outbox_id, "sent_twiml")
+    assert app.late_confirmations(tenant) == []
+    now[0] = start + timedelta(minutes=7)
+    app.mark_outbox_sent(tenant, slow.outbox_id, "sent_twiml")
+    late = {row["recipient"]: row["delay_seconds"] for row in app.late_confirmations(tenant)}
+    assert late == {"+14255550171": 420, "+14255550172": 420}

@@ -95,3 +95,10 @@ def resolve_review(
 ) -> dict[str, Any]:
     """Decide a held reply: ``opt_out`` applies it where STOP would land."""
     return app.resolve_review(tenant, inbound_id, body.decision, actor=body.actor)
+
+
+@router.get("/reports/late-confirmations")
+def late_confirmations(tenant: TenantDep, app: ServiceDep) -> list[dict[str, Any]]:
+    """Opt-out confirmations handed to the provider more than five minutes after the STOP (or
+    still waiting past that), over the last 30 days."""
+    return app.late_confirmations(tenant)

@@ -218,7 +218,7 @@ class ProvidersLayer(InboundLayer):
     def mark_outbox_sent(self, tenant: Tenant, outbox_id: str, status: str) -> bool:
         """Mark a queued reply as handed to the provider, so that no worker sends it again."""
         with self.engine.begin() as conn:
-            return messages.mark_sent(conn, tenant.id, outbox_id, status)
+            return messages.mark_sent(conn, tenant.id, outbox_id, status, self.now())
 
     def _provider(self, tenant: Tenant, provider: str) -> tuple[dict[str, Any], str, Any]:
         with self._read() as conn:

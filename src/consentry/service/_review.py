@@ -9,6 +9,7 @@ the opt-out exactly where the keyword STOP would have; ``not_a_revocation`` clos
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,9 +20,13 @@ from consentry.errors import Conflict, InvalidInput
 from consentry.service._checks import found, optional_text
 from consentry.service._gate import GateLayer
 from consentry.service._results import ScopeRef
+from consentry.store import messages
 from consentry.store.tables import inbound
 
 DECISIONS = ("opt_out", "not_a_revocation")
+
+
+CONFIRMATION_WITHIN = timedelta(minutes=5)
 
 
 class ReviewLayer(GateLayer):
@@ -101,3 +106,24 @@ class ReviewLayer(GateLayer):
             "resolved_by": who,
             "on_time": now <= held.due_at,
         }
+
+    def late_confirmations(
+        self, tenant: Tenant, *, since: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Opt-out confirmations not handed to the provider within five minutes of the STOP.
+
+        The FCC's 2024 rule allows one confirmation text after a revocation, sent promptly (it
+        names five minutes); consentry queues it in the same transaction as the opt-out, and
+        this report lists the ones delivered late, or still waiting past the limit.
+        """
+        now = self.now()
+        with self._read() as conn:
+            rows = messages.confirmations(conn, tenant.id, since or now - timedelta(days=30))
+        late = []
+        for row in rows:
+            limit = row["received_at"] + CONFIRMATION_WITHIN
+            handed = row["sent_at"]
+            if (handed is not None and handed > limit) or (handed is None and now > limit):
+                waited = (handed or now) - row["received_at"]
+                late.append({**row, "delay_seconds": int(waited.total_seconds())})
+        return late

@@ -95,8 +95,10 @@ def reply_to(conn: sa.Connection, tenant_id: str, inbound_id: str) -> dict[str, 
     return dict(row) if row else None
 
 
-def mark_sent(conn: sa.Connection, tenant_id: str, outbox_id: str, status: str) -> bool:
-    """Mark a queued message as handed over (``status``: e.g. ``sent_twiml``)."""
+def mark_sent(
+    conn: sa.Connection, tenant_id: str, outbox_id: str, status: str, at: datetime
+) -> bool:
+    """Mark a queued message as handed over at ``at`` (``status``: e.g. ``sent_twiml``)."""
     result = conn.execute(
         sa.update(outbox)
         .where(
@@ -104,7 +106,7 @@ def mark_sent(conn: sa.Connection, tenant_id: str, outbox_id: str, status: str) 
             outbox.c.outbox_id == outbox_id,
             outbox.c.status == "queued",
         )
-        .values(status=status)
+        .values(status=status, sent_at=at)
     )
     return bool(result.rowcount)
 
@@ -183,3 +185,32 @@ def delivery_report(
         .values(delivery_status=status[:16], last_error=error)
     )
     return dict(row)
+
+
+def confirmations(conn: sa.Connection, tenant_id: str, since: datetime) -> list[dict[str, Any]]:
+    """Opt-out confirmations queued since ``since``, with the reply they answer."""
+    query = (
+        sa.select(
+            outbox.c.outbox_id,
+            outbox.c.recipient,
+            outbox.c.sender_address,
+            outbox.c.status,
+            outbox.c.created_at,
+            outbox.c.sent_at,
+            inbound.c.inbound_id,
+            inbound.c.received_at,
+            inbound.c.recorded_at,
+        )
+        .join(
+            inbound,
+            (inbound.c.tenant_id == outbox.c.tenant_id)
+            & (inbound.c.inbound_id == outbox.c.inbound_id),
+        )
+        .where(
+            outbox.c.tenant_id == tenant_id,
+            outbox.c.purpose == "opt_out_confirmation",
+            outbox.c.created_at >= since,
+        )
+        .order_by(outbox.c.created_at)
+    )
+    return [dict(row) for row in conn.execute(query).mappings()]
