@@ -184,3 +184,31 @@ def test_the_signature_matches_the_sdk_behind_a_proxy(
     assert twilio_protocol.signature_valid(
         TOKEN, public.replace(".com/", ".com:443/"), params, signature
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "twilio_answers"),
+    [("STOP", True), ("stop", True), ("Help", True), ("Stop please", False), ("ARRET", False)],
+)
+def test_keywords_twilio_answers_itself_are_not_answered_twice(
+    client: httpx.Client, base_url: str, tenant: Tenant, body: str, twilio_answers: bool
+) -> None:
+    create_registry(client, sender=SENDER)
+    _configure(client, provider_answers_keywords=True)
+    response = _post(base_url, tenant, _sms("+14255550129", body))
+    assert response.status_code == 200
+    [outbox] = client.get("/v1/outbox").json()
+    if twilio_answers:
+        assert _same_xml(response.text, str(MessagingResponse()))
+        assert outbox["status"] == "provider_replied"
+    else:
+        assert "<Message>" in response.text and outbox["status"] == "sent_twiml"
+
+
+def test_the_provider_keyword_lists_are_cited_data() -> None:
+    from consentry.providers.keywords import answered_by_provider, citation
+
+    for provider in ("twilio", "aws", "azure"):
+        assert len(citation(provider)) > 40
+    assert answered_by_provider("aws", " td ") and not answered_by_provider("twilio", "TD")
+    assert not answered_by_provider("unknown", "STOP")

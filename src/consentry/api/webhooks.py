@@ -22,6 +22,7 @@ from consentry.api.schemas import Strict
 from consentry.domain.model import Tenant
 from consentry.errors import InvalidInput, NotFound
 from consentry.providers import twilio
+from consentry.providers.keywords import answered_by_provider
 
 router = APIRouter(tags=["providers"])
 
@@ -31,6 +32,9 @@ class TwilioSettingsIn(Strict):
     account_sid: str | None = Field(default=None, max_length=64)
     webhook_url: str | None = Field(default=None, max_length=2000)
     reply_with_twiml: bool = True
+    provider_answers_keywords: bool = Field(
+        default=False, description="Twilio's own keyword handling answers STOP/START/HELP"
+    )
 
 
 @router.put("/v1/providers/{provider}")
@@ -100,7 +104,14 @@ async def twilio_inbound(request: Request, tenant_slug: str) -> Response:
         )
     )
     reply = None
-    if settings.get("reply_with_twiml", True) and result.reply is not None:
+    if (
+        settings.get("provider_answers_keywords")
+        and result.outbox_id is not None
+        and answered_by_provider("twilio", params.get("Body", ""))
+    ):
+        # Twilio has already answered this keyword: a second confirmation would be one too many.
+        await run_in_threadpool(app.mark_outbox_sent, tenant, result.outbox_id, "provider_replied")
+    elif settings.get("reply_with_twiml", True) and result.reply is not None:
         reply = result.reply
         if result.outbox_id is not None:
             await run_in_threadpool(app.mark_outbox_sent, tenant, result.outbox_id, "sent_twiml")

@@ -43,8 +43,19 @@ def _unknown(settings: Mapping[str, Any], allowed: set[str]) -> None:
 
 
 def _twilio_settings(settings: Mapping[str, Any]) -> _Checked:
-    """Twilio: ``auth_token`` (secret), ``account_sid``, ``webhook_url``, ``reply_with_twiml``."""
-    _unknown(settings, {"auth_token", "account_sid", "webhook_url", "reply_with_twiml"})
+    """Twilio: ``auth_token`` (secret), ``account_sid``, ``webhook_url``, ``reply_with_twiml``,
+    ``provider_answers_keywords`` (Twilio's own STOP/START/HELP handling is on: consentry does
+    not answer those keywords again)."""
+    _unknown(
+        settings,
+        {
+            "auth_token",
+            "account_sid",
+            "webhook_url",
+            "reply_with_twiml",
+            "provider_answers_keywords",
+        },
+    )
     token = settings.get("auth_token")
     if token is not None and (not isinstance(token, str) or not _TWILIO_TOKEN.match(token)):
         raise InvalidInput(
@@ -58,10 +69,16 @@ def _twilio_settings(settings: Mapping[str, Any]) -> _Checked:
     reply_with_twiml = settings.get("reply_with_twiml", True)
     if not isinstance(reply_with_twiml, bool):
         raise InvalidInput("reply_with_twiml must be true or false", field="reply_with_twiml")
+    provider_answers = settings.get("provider_answers_keywords", False)
+    if not isinstance(provider_answers, bool):
+        raise InvalidInput(
+            "provider_answers_keywords must be true or false", field="provider_answers_keywords"
+        )
     shown = {
         "account_sid": sid,
         "webhook_url": web_url(settings.get("webhook_url"), "webhook_url"),
         "reply_with_twiml": reply_with_twiml,
+        "provider_answers_keywords": provider_answers,
     }
     return _Checked(shown, token, "auth_token")
 
