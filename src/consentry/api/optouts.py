@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -21,8 +21,10 @@ from consentry.api.schemas import (
     RecipientResult,
     ScopeIn,
 )
+from consentry.domain import provider_lists
 from consentry.domain.model import OptOutSource, ScopeKind, Tenant
 from consentry.domain.optout_lists import read_numbers
+from consentry.domain.provider_lists import ListFormat
 from consentry.errors import InvalidInput
 from consentry.service import Consentry, ImportReport, ScopeRef
 
@@ -82,7 +84,10 @@ def check_optouts(body: OptOutRequest, tenant: TenantDep, app: ServiceDep) -> Op
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "object"}},
+            },
         }
     },
 )
@@ -94,14 +99,21 @@ async def import_optouts(
     scope_kind: Annotated[ScopeKind | None, Query()] = None,
     scope_id: Annotated[str | None, Query(max_length=64)] = None,
     reason: Annotated[str | None, Query(max_length=500)] = None,
+    list_format: Annotated[ListFormat, Query(alias="format")] = ListFormat.CONSENTRY,
 ) -> ImportResponse:
-    """Import a list (one number a line, or CSV with a phone column): all rows or none."""
+    """Import a list, all rows or none: by default one number a line or CSV with a phone
+    column; with ``format=twilio|aws|azure`` that provider's opt-out list file."""
     text = await read_text_upload(request)
     scope = ScopeIn(kind=scope_kind, id=scope_id).ref() if scope_kind else None
+    rows: Iterable[tuple[int, str]] = (
+        read_numbers(io.StringIO(text))
+        if list_format is ListFormat.CONSENTRY
+        else provider_lists.read(list_format, text)
+    )
     report = await run_in_threadpool(
         app.import_optouts,
         tenant,
-        read_numbers(io.StringIO(text)),
+        rows,
         sender=sender,
         scope=scope,
         actor="api",
@@ -114,15 +126,35 @@ async def import_optouts(
 
 
 @router.get(
-    "/optouts", response_class=StreamingResponse, responses={200: {"content": {"text/csv": {}}}}
+    "/optouts",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}, "application/json": {}}}},
 )
-def export_optouts(tenant: TenantDep, app: ServiceDep, history: bool = False) -> StreamingResponse:
-    """Export the current opt-outs as CSV, or with ``history=true`` every add and remove event."""
-    rows = _history_rows(app, tenant) if history else _current_rows(app, tenant)
-    name = "optout-history.csv" if history else "optouts.csv"
+def export_optouts(
+    tenant: TenantDep,
+    app: ServiceDep,
+    history: bool = False,
+    list_format: Annotated[ListFormat, Query(alias="format")] = ListFormat.CONSENTRY,
+) -> StreamingResponse:
+    """Export the current opt-outs as CSV, or with ``history=true`` every add and remove event.
+
+    ``format=twilio|aws|azure`` writes the current opt-outs as that provider's list file: each
+    number once, with its earliest opt-out time in any scope.
+    """
+    if list_format is not ListFormat.CONSENTRY:
+        if history:
+            raise InvalidInput(
+                "the history is exported only in the consentry format", field="format"
+            )
+        rows = provider_lists.write(list_format, provider_lists.merge(app.export_optouts(tenant)))
+        extension = "csv" if list_format is ListFormat.TWILIO else "json"
+        name = f"optouts-{list_format.value}.{extension}"
+    else:
+        rows = _history_rows(app, tenant) if history else _current_rows(app, tenant)
+        name = "optout-history.csv" if history else "optouts.csv"
     return StreamingResponse(
         rows,
-        media_type="text/csv",
+        media_type=provider_lists.MEDIA_TYPES[list_format],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
