@@ -213,3 +213,36 @@ def test_classify_prints_one_json_object(text: str, kind: str | None, keyword: s
         assert payload["kind"] != "opt_out"
     else:
         assert (payload["kind"], payload["keyword"]) == (kind, keyword)
+
+
+@pytest.mark.parametrize("list_format", ["twilio", "aws", "azure"])
+def test_optouts_export_in_a_providers_format(
+    database_url: str, service: Consentry, tenant: Tenant, tmp_path: Path, list_format: str
+) -> None:
+    brand = service.create_brand(tenant, "Acme", "help@acme.example")
+    service.create_program(tenant, brand.id, "Alerts", slug="alerts")
+    service.create_sender(tenant, "+12065550100", "long_code", programs=["alerts"])
+    service.add_optouts(tenant, ["+14255550180", "+14255550181"], sender="+12065550100")
+    target = tmp_path / f"list.{list_format}"
+    code, _out, err = run(
+        "optouts",
+        "export",
+        "--format",
+        list_format,
+        "-o",
+        str(target),
+        database=database_url,
+        tenant=tenant,
+    )
+    assert code == 0, err
+    text = target.read_text()
+    assert "+14255550180" in text and "+14255550181" in text
+    if list_format == "aws":
+        assert {n["OptedOutNumber"] for n in json.loads(text)["OptedOutNumbers"]} == {
+            "+14255550180",
+            "+14255550181",
+        }
+    code, _out, err = run(
+        "optouts", "export", "--format", "fax", database=database_url, tenant=tenant
+    )
+    assert code == 2 and "--format" in err

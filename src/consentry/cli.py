@@ -681,19 +681,41 @@ def optouts_export(
         Path | None, typer.Option("--output", "-o", help="File (default: stdout).")
     ] = None,
     history: Annotated[bool, typer.Option(help="Export every add/remove event instead.")] = False,
+    list_format: Annotated[
+        str, typer.Option("--format", help="consentry (CSV) | twilio | aws | azure")
+    ] = "consentry",
     tenant: TenantOption = None,
     database: DatabaseOption = None,
 ) -> None:
-    """Export opt-outs (or their history) as CSV. Example: consentry optouts export -o optouts.csv"""
+    """Export opt-outs (or their history) as CSV, or in a provider's format.
+
+    Example: consentry optouts export -o optouts.csv; consentry optouts export --format aws
+    """
     from consentry.api.optouts import (
         CURRENT_COLUMNS,
         HISTORY_COLUMNS,
         current_csv_rows,
         history_csv_rows,
     )
+    from consentry.domain import provider_lists
 
+    try:
+        chosen = provider_lists.ListFormat(list_format)
+    except ValueError:
+        _fail(f"--format: must be one of {', '.join(f.value for f in provider_lists.ListFormat)}")
     service = _service(database)
     target = _tenant(service, tenant)
+    if chosen is not provider_lists.ListFormat.CONSENTRY:
+        if history:
+            _fail("--format: provider formats hold current opt-outs only, not --history")
+        merged = provider_lists.merge(service.export_optouts(target))
+        text = "".join(provider_lists.write(chosen, merged))
+        if output:
+            output.write_text(text, encoding="utf-8")
+            err.print(f"{len(merged)} numbers written to {output}")
+        else:
+            sys.stdout.write(text)
+        return
     header = HISTORY_COLUMNS if history else CURRENT_COLUMNS
     rows = history_csv_rows(service, target) if history else current_csv_rows(service, target)
     handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
