@@ -26,7 +26,8 @@ def run(*args: str, database: str, tenant: Tenant | None = None) -> tuple[int, s
     split = (
         2
         if len(words) == 2
-        and words[0] in {"tenants", "brands", "programs", "senders", "optouts", "audit"}
+        and words[0]
+        in {"tenants", "brands", "programs", "senders", "optouts", "audit", "settings", "keywords"}
         else 1
     )
     result = runner.invoke(app, [*args[:split], *options, *args[split:]])
@@ -246,3 +247,34 @@ def test_optouts_export_in_a_providers_format(
         "optouts", "export", "--format", "fax", database=database_url, tenant=tenant
     )
     assert code == 2 and "--format" in err
+
+
+def test_settings_and_keywords_from_the_command_line(database_url: str, tenant: Tenant) -> None:
+    code, out, err = run(
+        "settings", "set", "optout_removal_min_days", "30", database=database_url, tenant=tenant
+    )
+    assert code == 0, err
+    code, out, _ = run("settings", "show", "--json", database=database_url, tenant=tenant)
+    assert {row["name"]: row["value"] for row in json.loads(out)}["optout_removal_min_days"] == "30"
+    code, _out, err = run(
+        "settings", "set", "revoke_all", "maybe", database=database_url, tenant=tenant
+    )
+    assert code == 2 and "revoke_all" in err
+    code, out, err = run(
+        "keywords", "add", "ya no quiero", "--kind", "opt_out", database=database_url, tenant=tenant
+    )
+    assert code == 0 and "YA NO QUIERO" in out, err
+    code, _out, err = run(
+        "keywords", "add", "STOP", "--kind", "opt_in", database=database_url, tenant=tenant
+    )
+    assert code == 2 and "STOP" in err
+    code, out, _ = run("keywords", "list", "--json", database=database_url, tenant=tenant)
+    assert [row["keyword"] for row in json.loads(out)] == ["YA NO QUIERO"]
+    code, _out, _err = run(
+        "keywords", "remove", "Ya no quiero", database=database_url, tenant=tenant
+    )
+    assert code == 0
+    code, _out, err = run(
+        "keywords", "remove", "Ya no quiero", database=database_url, tenant=tenant
+    )
+    assert code == 2 and "keyword" in err

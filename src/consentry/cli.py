@@ -68,6 +68,12 @@ review_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(review_app, name="review")
+settings_app = typer.Typer(
+    help="Tenant settings (re-opt-in guard, revoke-all).", no_args_is_help=True
+)
+app.add_typer(settings_app, name="settings")
+keywords_app = typer.Typer(help="The tenant's own reply keywords.", no_args_is_help=True)
+app.add_typer(keywords_app, name="keywords")
 
 out = Console()
 err = Console(stderr=True)
@@ -1396,3 +1402,71 @@ def review_resolve(
     result = _run(lambda: service.resolve_review(target, inbound_id, decision, actor=actor))
     late = "" if result["on_time"] else " (after its due time)"
     out.print(f"{inbound_id}: {result['resolution']}{late}")
+
+
+# -- settings and keywords ---------------------------------------------------------------------
+
+
+@settings_app.command("show")
+def settings_show(
+    tenant: TenantOption = None, database: DatabaseOption = None, as_json: JsonOption = False
+) -> None:
+    """The tenant's settings."""
+    service = _service(database)
+    values = service.tenant_settings(_tenant(service, tenant))
+    _table_or_json([{"name": k, "value": json.dumps(v)} for k, v in values.items()], as_json)
+
+
+@settings_app.command("set")
+def settings_set(
+    name: Annotated[str, typer.Argument(help="optout_removal_min_days | revoke_all")],
+    value: Annotated[str, typer.Argument(help="A JSON value: 30, null, true, false.")],
+    tenant: TenantOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Change one setting. Example: consentry settings set optout_removal_min_days 30"""
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        _fail(f"{name}: {value!r} is not a JSON value (e.g. 30, null, true)")
+    service = _service(database)
+    target = _tenant(service, tenant)
+    values = _run(lambda: service.update_tenant_settings(target, {name: parsed}))
+    out.print(f"{name} = {json.dumps(values[name])}")
+
+
+@keywords_app.command("add")
+def keywords_add(
+    keyword: Annotated[str, typer.Argument(help="The reply, e.g. 'YA NO QUIERO'.")],
+    kind: Annotated[str, typer.Option(help="opt_out | opt_in | help")],
+    language: Annotated[str | None, typer.Option(help="ISO 639-1, e.g. es.")] = None,
+    tenant: TenantOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Add one of the tenant's own keywords (the reviewed lists always come first)."""
+    service = _service(database)
+    target = _tenant(service, tenant)
+    entry = _run(lambda: service.add_keyword(target, keyword, kind, language=language))
+    out.print(f"{entry['keyword']} -> {entry['kind']}")
+
+
+@keywords_app.command("list")
+def keywords_list(
+    tenant: TenantOption = None, database: DatabaseOption = None, as_json: JsonOption = False
+) -> None:
+    """The tenant's own keywords."""
+    service = _service(database)
+    _table_or_json(service.list_keywords(_tenant(service, tenant)), as_json)
+
+
+@keywords_app.command("remove")
+def keywords_remove(
+    keyword: Annotated[str, typer.Argument()],
+    tenant: TenantOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Remove one of the tenant's own keywords."""
+    service = _service(database)
+    target = _tenant(service, tenant)
+    _run(lambda: service.remove_keyword(target, keyword))
+    out.print(f"{keyword} removed")
