@@ -201,3 +201,19 @@ def test_a_signed_delivery_report_updates_the_message(
     )
     assert forged.status_code == 403
     assert _outbox(client)[0]["delivery_status"] == "delivered"
+
+
+def test_the_log_transport_masks_numbers_and_keeps_bodies_out_of_info_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from consentry.transports import LogTransport, OutboundMessage
+
+    with caplog.at_level(logging.INFO, logger="consentry.delivery"):
+        LogTransport().send(
+            OutboundMessage("out_1", "t", SENDER, "+14255550123", "Acme: secret body text")
+        )
+    text = caplog.text
+    assert "+14255550123" not in text and "0123" in text
+    assert "secret body text" not in text
