@@ -7,14 +7,14 @@ appends the matching ``opt_out_added`` / ``opt_out_removed`` event.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from consentry.domain.model import OptOut, OptOutEvent, OptOutSource, Scope, ScopeKind
 from consentry.store import ledger
-from consentry.store.tables import consent_events, optouts
+from consentry.store.tables import consent_events, latest_time, optouts
 
 OPT_OUT_ADDED = "opt_out_added"
 OPT_OUT_REMOVED = "opt_out_removed"
@@ -152,7 +152,7 @@ def last_removed(
     numbers = list(dict.fromkeys(recipients))
     for start in range(0, len(numbers), _CHUNK):
         query = (
-            sa.select(consent_events.c.recipient, sa.func.max(consent_events.c.occurred_at))
+            sa.select(consent_events.c.recipient, latest_time(consent_events.c.occurred_at))
             .where(
                 consent_events.c.tenant_id == tenant_id,
                 consent_events.c.kind == OPT_OUT_REMOVED,
@@ -162,7 +162,5 @@ def last_removed(
             .group_by(consent_events.c.recipient)
         )
         for recipient, at in conn.execute(query):
-            if isinstance(at, str):
-                at = datetime.fromisoformat(at)
-            found[recipient] = at if at.tzinfo else at.replace(tzinfo=UTC)
+            found[recipient] = at
     return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -18,7 +18,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from consentry.domain.history import SendRecord
-from consentry.store.tables import consent_events, inbound, ledger_heads, sends, tenant_epochs
+from consentry.store.tables import (
+    consent_events,
+    inbound,
+    latest_time,
+    ledger_heads,
+    sends,
+    tenant_epochs,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +45,7 @@ def versions(conn: sa.Connection, tenant_id: str) -> Versions:
         ledger_seq=int(row.ledger_seq or 0),
         epoch=int(row.epoch or 0),
         send_seq=int(row.send_seq or 0),
-        inbound_at=None if row.inbound_at is None else _aware(row.inbound_at),
+        inbound_at=row.inbound_at,
     )
 
 
@@ -59,19 +66,11 @@ def _versions_query() -> sa.Select[Any]:
         .where(tenant_epochs.c.tenant_id == tenant)
         .scalar_subquery()
         .label("send_seq"),
-        sa.select(sa.func.max(inbound.c.recorded_at))
+        sa.select(latest_time(inbound.c.recorded_at))
         .where(inbound.c.tenant_id == tenant)
         .scalar_subquery()
         .label("inbound_at"),
     )
-
-
-def _aware(value: Any) -> datetime:
-    """An aggregate's timestamp as an aware UTC datetime (SQLite returns max() as naive text)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _ensure_epoch_row(conn: sa.Connection, tenant_id: str) -> None:
@@ -169,12 +168,12 @@ def latest(
     (``reminder`` True). The first-message and reminder rules need them however old they are."""
     for reminder in (False, True):
         query = sa.select(
-            sends.c.program_id, sends.c.recipient, sa.func.max(sends.c.sent_at).label("at")
+            sends.c.program_id, sends.c.recipient, latest_time(sends.c.sent_at).label("at")
         ).where(sends.c.tenant_id == tenant_id, sends.c.sent_at < before)
         if reminder:
             query = query.where(sends.c.opt_out_instructions.is_(True))
         for row in conn.execute(query.group_by(sends.c.program_id, sends.c.recipient)):
-            yield row.program_id, row.recipient, _aware(row.at), reminder
+            yield row.program_id, row.recipient, row.at, reminder
 
 
 def inbound_since(

@@ -41,6 +41,12 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def latest_time(column: sa.ColumnElement[datetime]) -> sa.ColumnElement[datetime]:
+    """``max(column)`` read back like the column itself: an aware UTC datetime (SQLite would
+    hand back the aggregate as naive text)."""
+    return sa.type_coerce(sa.func.max(column), UTCDateTime())
+
+
 def _id(name: str) -> sa.Column[str]:
     return sa.Column(name, sa.String(40), nullable=False)
 
