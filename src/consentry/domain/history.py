@@ -138,25 +138,12 @@ class SendHistory:
             return []
         return [_dt(ts) for ts in times[bisect_left(times, _ts(since)) :]]
 
-    def count_program_sends(self, program_id: str, recipient: str, since: datetime) -> int:
-        """How many sends of ``program_id`` reached ``recipient`` at or after ``since``."""
-        times = self._by_program.get((program_id, recipient))
-        if not times:
-            return 0
-        return len(times) - bisect_left(times, _ts(since))
-
     def recipient_sends(self, recipient: str, since: datetime) -> list[datetime]:
         """Sends of the limited categories to ``recipient`` from any program, oldest first."""
         times = self._by_recipient.get(recipient)
         if not times:
             return []
         return [_dt(ts) for ts in times[bisect_left(times, _ts(since)) :]]
-
-    def count_recipient_sends(self, recipient: str, since: datetime) -> int:
-        times = self._by_recipient.get(recipient)
-        if not times:
-            return 0
-        return len(times) - bisect_left(times, _ts(since))
 
     def last_sent(self, program_id: str, recipient: str) -> datetime | None:
         """The latest send of ``program_id`` to ``recipient`` (kept however old it is)."""

@@ -62,7 +62,8 @@ class DeliveryLayer(ProvidersLayer):
             )
         choose = transport_for or self.transport_for
         tenants: dict[str, Tenant] = {}
-        transports: dict[str, Transport] = {}
+        # Per tenant, once a round: its transport and where the provider reports delivery.
+        transports: dict[str, tuple[Transport, str | None]] = {}
         for row in claimed:
             owner = tenants.get(row["tenant_id"]) or self.get_tenant(row["tenant_id"])
             tenants[owner.id] = owner
@@ -127,7 +128,7 @@ class DeliveryLayer(ProvidersLayer):
         tenant: Tenant,
         row: dict[str, object],
         choose: TransportFor,
-        transports: dict[str, Transport],
+        transports: dict[str, tuple[Transport, str | None]],
     ) -> tuple[str, dict[str, object]]:
         recipient = str(row["recipient"])
         sender = str(row["sender_address"])
@@ -137,9 +138,10 @@ class DeliveryLayer(ProvidersLayer):
                 scopes = ", ".join(str(scope) for scope in status.scopes)
                 return "suppressed", {"last_error": f"opted out since it was queued ({scopes})"}
         try:
-            transport = transports.get(tenant.id)
-            if transport is None:
-                transport = transports[tenant.id] = choose(tenant)
+            chosen = transports.get(tenant.id)
+            if chosen is None:
+                chosen = transports[tenant.id] = (choose(tenant), self._status_callback(tenant))
+            transport, status_callback = chosen
             provider_id = transport.send(
                 OutboundMessage(
                     outbox_id=str(row["outbox_id"]),
@@ -147,7 +149,7 @@ class DeliveryLayer(ProvidersLayer):
                     sender=sender,
                     recipient=recipient,
                     body=str(row["body"]),
-                    status_callback=self._status_callback(tenant),
+                    status_callback=status_callback,
                 )
             )
         except TransportError as error:
