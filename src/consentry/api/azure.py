@@ -39,6 +39,7 @@ from consentry.api.schemas import Strict
 from consentry.domain.model import Tenant
 from consentry.domain.numbers import sender_lookup_key, to_e164
 from consentry.errors import InvalidInput, NotFound
+from consentry.providers import zoned_time
 from consentry.service import MAX_INBOUND_BODY, Consentry
 
 router = APIRouter(tags=["providers"])
@@ -234,19 +235,7 @@ def _sms(event: dict[str, Any], index: int, region: str) -> InboundSms:
     if not message_id:
         raise InvalidInput(f"{at}.messageId is empty", field=f"{at}.messageId")
     if "receivedTimestamp" in data or "eventTime" not in event:
-        received_at = _time(_text(data, "receivedTimestamp", at), f"{at}.receivedTimestamp")
+        received_at = zoned_time(_text(data, "receivedTimestamp", at), f"{at}.receivedTimestamp")
     else:  # optional in the SDKs' schema: then when Event Grid got the event
-        received_at = _time(_text(event, "eventTime", str(index)), f"{index}.eventTime")
+        received_at = zoned_time(_text(event, "eventTime", str(index)), f"{index}.eventTime")
     return InboundSms(sender, recipient, body, received_at, message_id[:_MAX_MESSAGE_ID])
-
-
-def _time(text: str, where: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None:
-        raise InvalidInput(
-            f"{where} must be an ISO 8601 time with a time zone; got {text!r}", field=where
-        )
-    return value

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from consentry.errors import InvalidInput
+from consentry.providers import zoned_time
 
 MESSAGE_TYPE_HEADER = "x-amz-sns-message-type"
 NOTIFICATION = "Notification"
@@ -107,15 +108,7 @@ def canonical_string(message: Mapping[str, str]) -> bytes:
 
 def parse_timestamp(text: str) -> datetime:
     """SNS's ``Timestamp`` (ISO 8601 in UTC, e.g. ``2024-05-01T12:30:45.123Z``)."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None:
-        raise InvalidInput(
-            f"Timestamp must be an ISO 8601 time with a time zone; got {text!r}", field="Timestamp"
-        )
-    return value
+    return zoned_time(text, "Timestamp")
 
 
 def check_fresh(message: Mapping[str, str], now: datetime) -> datetime:
