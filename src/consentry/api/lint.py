@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 from fastapi import APIRouter
@@ -55,12 +56,11 @@ def lint_text(
     if body.program is not None:
         program = app.get_program(tenant, body.program)
         brand = app.get_brand(tenant, program.brand_id)
-        context = LintContext(
+        context = replace(
+            context,
             brand=body.brand or brand.name,
             program=body.program_name or program.name,
             category=program.category,
             support_contact=body.support_contact or brand.support_contact,
-            template=body.template,
-            web_form=body.web_form,
         )
     return report_json(lint(kind, body.text, context, html=body.html))
