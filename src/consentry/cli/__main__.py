@@ -1,0 +1,5 @@
+"""``python -m consentry.cli``."""
+
+from consentry.cli import main
+
+main()
