@@ -22,9 +22,11 @@ from consentry.domain.consent import (
     needs_double_opt_in,
 )
 from consentry.domain.model import Program, Scope, ScopeKind
+from consentry.domain.purposes import split_purpose_scope
 from consentry.store import consents as consent_store
 from consentry.store import ledger
 from consentry.store.tables import consents as consents_table
+from consentry.store.tables import programs as programs_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +136,8 @@ def revocations(
 ) -> list[ConsentWrite]:
     """The consent revocations an opt-out in ``scope`` implies for ``recipients``.
 
-    An opt-out of a program, a brand or the whole tenant revokes every live (active or pending)
-    consent it covers; a sender-scope opt-out blocks that sender only and revokes nothing.
+    An opt-out of a program, a purpose of a brand, a brand or the whole tenant revokes every live
+    (active or pending) consent it covers; a sender-scope opt-out blocks that sender only and revokes nothing.
     """
     if scope.kind is ScopeKind.SENDER:
         return []
@@ -151,6 +153,16 @@ def revocations(
             query = query.where(consents_table.c.program_id == scope.id)
         elif scope.kind is ScopeKind.BRAND:
             query = query.where(consents_table.c.brand_id == scope.id)
+        elif scope.kind is ScopeKind.PURPOSE:
+            brand_id, purpose = split_purpose_scope(scope)
+            of_purpose = sa.select(programs_table.c.program_id).where(
+                programs_table.c.tenant_id == tenant_id,
+                programs_table.c.brand_id == brand_id,
+                programs_table.c.purpose == purpose,
+            )
+            query = query.where(
+                consents_table.c.brand_id == brand_id, consents_table.c.program_id.in_(of_purpose)
+            )
         for row in conn.execute(
             query.order_by(consents_table.c.recipient, consents_table.c.program_id)
         ):

@@ -49,6 +49,8 @@ def test_a_sender_is_covered_by_tenant_its_address_its_programs_and_their_brands
         Scope(ScopeKind.PROGRAM, "p2"),
         Scope(ScopeKind.BRAND, "b1"),
         Scope(ScopeKind.BRAND, "b2"),
+        Scope(ScopeKind.PURPOSE, "b1:marketing"),
+        Scope(ScopeKind.PURPOSE, "b2:marketing"),
     }
 
 
@@ -56,6 +58,7 @@ def test_program_and_brand_coverage_do_not_include_sender_scopes() -> None:
     assert covering_program(program("p1", "b1")) == {
         TENANT_SCOPE,
         Scope(ScopeKind.BRAND, "b1"),
+        Scope(ScopeKind.PURPOSE, "b1:marketing"),
         Scope(ScopeKind.PROGRAM, "p1"),
     }
     assert covering_brand("b1") == {TENANT_SCOPE, Scope(ScopeKind.BRAND, "b1")}
@@ -75,6 +78,11 @@ def test_program_and_brand_coverage_do_not_include_sender_scopes() -> None:
             (Scope(ScopeKind.SENDER, "+12065550100"),),
         ),
         ((program("p1", scope=ScopeKind.TENANT),), False, (TENANT_SCOPE,)),
+        (
+            (program("p1", "b1", ScopeKind.PURPOSE),),
+            False,
+            (Scope(ScopeKind.PURPOSE, "b1:marketing"),),
+        ),
         (
             (program("p1", "b1", ScopeKind.BRAND), program("p2", "b1", ScopeKind.BRAND)),
             False,

@@ -18,6 +18,7 @@ def test_settings_have_defaults_and_are_checked(client: httpx.Client) -> None:
     assert client.get("/v1/tenant/settings").json() == {
         "optout_removal_min_days": None,
         "revoke_all": False,
+        "clarify_revocation_scope": False,
     }
     changed = client.patch("/v1/tenant/settings", json={"optout_removal_min_days": 30})
     assert changed.status_code == 200 and changed.json()["optout_removal_min_days"] == 30

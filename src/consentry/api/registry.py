@@ -90,6 +90,7 @@ def create_program(body: ProgramIn, tenant: TenantDep, app: ServiceDep) -> Progr
         age_gated=body.age_gated,
         block_shorteners=body.block_shorteners,
         one_way=body.one_way,
+        purpose=body.purpose,
     )
     return ProgramOut.of(program)
 

@@ -85,6 +85,9 @@ class ProgramIn(Strict):
     age_gated: bool = Field(default=False, description="may carry alcohol, firearms, ... content")
     block_shorteners: bool = Field(default=False, description="URL shorteners block, not warn")
     one_way: bool = Field(default=False, description="its senders cannot receive replies")
+    purpose: Literal["marketing", "notifications"] | None = Field(
+        default=None, description="what its messages are for (default: from the category)"
+    )
 
 
 class ProgramOut(BaseModel):
@@ -109,6 +112,7 @@ class ProgramOut(BaseModel):
     age_gated: bool
     block_shorteners: bool
     one_way: bool
+    purpose: str
 
     @classmethod
     def of(cls, program: Program) -> ProgramOut:
@@ -134,6 +138,7 @@ class ProgramOut(BaseModel):
             age_gated=program.age_gated,
             block_shorteners=program.block_shorteners,
             one_way=program.one_way,
+            purpose=program.purpose,
         )
 
 

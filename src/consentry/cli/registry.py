@@ -155,6 +155,10 @@ def programs_create(
     one_way: Annotated[
         bool, typer.Option(help="Its senders cannot receive replies (messages must say so).")
     ] = False,
+    purpose: Annotated[
+        str | None,
+        typer.Option(help="marketing | notifications (default: from the category)."),
+    ] = None,
     tenant: TenantOption = None,
     database: DatabaseOption = None,
 ) -> None:
@@ -178,6 +182,7 @@ def programs_create(
             age_gated=age_gated,
             block_shorteners=block_shorteners,
             one_way=one_way,
+            purpose=purpose,
         )
     )
     out.print(f"program {program.slug} ({program.id}) created")
@@ -198,6 +203,7 @@ def programs_list(
             "brand_id": p.brand_id,
             "category": p.category,
             "opt_out_scope": p.opt_out_scope.value,
+            "purpose": p.purpose,
         }
         for p in programs
     ]

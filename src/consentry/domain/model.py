@@ -46,6 +46,7 @@ class ScopeKind(StrEnum):
 
     SENDER = "sender"
     PROGRAM = "program"
+    PURPOSE = "purpose"  # one purpose of one brand (id "<brand id>:<purpose>")
     BRAND = "brand"
     TENANT = "tenant"
 
@@ -128,6 +129,7 @@ class Program:
     age_gated: bool = False  # may carry alcohol, firearms, tobacco, gambling or sexual content
     block_shorteners: bool = False  # public URL shorteners block instead of warn
     one_way: bool = False  # its senders cannot receive replies (each message must say so)
+    purpose: str = "marketing"  # what its messages are for (rules/purposes.toml)
 
 
 @dataclass(frozen=True, slots=True)

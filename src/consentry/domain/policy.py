@@ -29,7 +29,7 @@ from consentry.domain.catalogue import catalogue
 from consentry.domain.consent import ConsentLevel, ConsentPolicy, ConsentState, evaluate
 from consentry.domain.history import SendHistory, fingerprint
 from consentry.domain.model import Brand, Program, Scope, ScopeKind, Sender
-from consentry.domain.scopes import TENANT_SCOPE
+from consentry.domain.scopes import covering_program
 
 CATEGORIES = ("marketing", "informational", "transactional", "conversational")
 _ONE_SECOND = timedelta(seconds=1)
@@ -211,13 +211,7 @@ class _Profile:
 
 def _profile(program: Program, brand: Brand) -> _Profile:
     return _Profile(
-        covering=frozenset(
-            {
-                TENANT_SCOPE,
-                Scope(ScopeKind.BRAND, program.brand_id),
-                Scope(ScopeKind.PROGRAM, program.id),
-            }
-        ),
+        covering=covering_program(program),
         consent=ConsentPolicy(
             required_level=ConsentLevel(program.consent_level),
             double_opt_in=program.double_opt_in,

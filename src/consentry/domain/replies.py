@@ -55,6 +55,26 @@ def opt_out_confirmation(brand: str) -> str:
     )
 
 
+def opt_out_clarification(brand: str, keep: list[tuple[str, str]]) -> str:
+    """The one reply after a revocation that asks which messages the person still wants.
+
+    ``keep`` lists ``(label, keyword)`` of each purpose the person may keep (e.g. ``("account
+    notifications", "ALERTS")``). The text says everything has stopped (the rule's default until
+    an answer comes) and fits one GSM-7 segment; options that would not fit are left out.
+    """
+    head = f"{_short(brand)}: You are unsubscribed from all messages."
+    options: list[str] = []
+    for label, keyword in keep:
+        option = f"reply {keyword} to keep {label}"
+        candidate = head + " To stay on, " + "; ".join([*options, option]) + "."
+        if gsm7_length(candidate) is None or (gsm7_length(candidate) or 0) > SINGLE_SEGMENT_SEPTETS:
+            break
+        options.append(option)
+    if not options:
+        return head + " Reply START to resubscribe."
+    return head + " To stay on, " + "; ".join(options) + "."
+
+
 def opt_in_confirmation(
     brand: str, program: str | None, frequency: str | None = None, *, resubscribed: bool = True
 ) -> str:

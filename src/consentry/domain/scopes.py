@@ -1,8 +1,9 @@
 """Which opt-out scopes cover a message, and which scope a keyword opt-out lands in.
 
-Scopes nest: tenant (the whole account) > brand > program; a sender scope covers one sender
-address. An opt-out in a wider scope blocks every narrower one, so a message from sender S in
-program P of brand B is blocked by an opt-out at tenant, at brand B, at program P or at sender S.
+Scopes nest: tenant (the whole account) > brand > purpose (one purpose of a brand, e.g. its
+marketing) > program; a sender scope covers one sender address. An opt-out in a wider scope
+blocks every narrower one, so a message from sender S in program P (purpose U) of brand B is
+blocked by an opt-out at tenant, at brand B, at purpose B:U, at program P or at sender S.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from consentry.domain.model import Program, Scope, ScopeKind
+from consentry.domain.purposes import purpose_scope
 
 TENANT_SCOPE = Scope(ScopeKind.TENANT, "")
 
@@ -28,6 +30,7 @@ def covering_sender(sender: SenderContext) -> frozenset[Scope]:
     scopes = {TENANT_SCOPE, Scope(ScopeKind.SENDER, sender.address)}
     for program in sender.programs:
         scopes.add(Scope(ScopeKind.PROGRAM, program.id))
+        scopes.add(purpose_scope(program.brand_id, program.purpose))
         scopes.add(Scope(ScopeKind.BRAND, program.brand_id))
     return frozenset(scopes)
 
@@ -38,6 +41,7 @@ def covering_program(program: Program) -> frozenset[Scope]:
         {
             TENANT_SCOPE,
             Scope(ScopeKind.BRAND, program.brand_id),
+            purpose_scope(program.brand_id, program.purpose),
             Scope(ScopeKind.PROGRAM, program.id),
         }
     )
@@ -46,6 +50,13 @@ def covering_program(program: Program) -> frozenset[Scope]:
 def covering_brand(brand_id: str) -> frozenset[Scope]:
     """Every scope whose opt-out blocks every message of a brand."""
     return frozenset({TENANT_SCOPE, Scope(ScopeKind.BRAND, brand_id)})
+
+
+def covering_purpose(brand_id: str, purpose: str) -> frozenset[Scope]:
+    """Every scope whose opt-out blocks every message of one purpose of a brand."""
+    return frozenset(
+        {TENANT_SCOPE, Scope(ScopeKind.BRAND, brand_id), purpose_scope(brand_id, purpose)}
+    )
 
 
 def keyword_scopes(sender: SenderContext, *, account_wide: bool) -> tuple[Scope, ...]:
@@ -69,6 +80,8 @@ def _program_scope(sender: SenderContext, program: Program) -> Scope:
         return Scope(ScopeKind.BRAND, program.brand_id)
     if program.opt_out_scope is ScopeKind.SENDER:
         return Scope(ScopeKind.SENDER, sender.address)
+    if program.opt_out_scope is ScopeKind.PURPOSE:
+        return purpose_scope(program.brand_id, program.purpose)
     return Scope(ScopeKind.PROGRAM, program.id)
 
 

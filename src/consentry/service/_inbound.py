@@ -29,6 +29,7 @@ from consentry.domain.model import (
     Tenant,
 )
 from consentry.domain.numbers import sender_lookup_key, to_e164
+from consentry.domain.purposes import kept_purpose, purpose_rules, purpose_scope
 from consentry.errors import InvalidInput
 from consentry.identifiers import new_id
 from consentry.service._keywords import KeywordsLayer
@@ -36,10 +37,13 @@ from consentry.store import consents as consent_store
 from consentry.store import (
     ledger,
     messages,
+    registry,
 )
 from consentry.store import optouts as optout_store
 
 MAX_INBOUND_BODY = 5000
+# Marks a keyword revocation whose confirmation asked which purposes to keep.
+CLARIFICATION_ASKED = "scope clarification asked"
 
 
 class InboundLayer(KeywordsLayer):
@@ -96,7 +100,7 @@ class InboundLayer(KeywordsLayer):
             # The reviewed lists first; the tenant's own keywords only where they may decide.
             verdict = self._with_tenant_keywords(conn, tenant, verdict, body, language)
             outcome = self._act(
-                conn, tenant, head, context, brand, number, verdict, inbound_id, at, now
+                conn, tenant, head, context, brand, number, verdict, body, inbound_id, at, now
             )
             messages.insert_inbound(
                 conn,
@@ -167,6 +171,7 @@ class InboundLayer(KeywordsLayer):
         brand: Brand | None,
         number: str,
         verdict: Classification,
+        body: str,
         inbound_id: str,
         at: datetime,
         now: datetime,
@@ -179,6 +184,15 @@ class InboundLayer(KeywordsLayer):
                 self._settings(conn, tenant.id)["revoke_all"]
             )
             targets = scopes.keyword_scopes(context, account_wide=account_wide)
+            # Someone who agreed to several programs of the brand: the revocation covers the
+            # whole brand, and the one confirmation may ask which purposes to keep.
+            keep_options = (
+                None
+                if account_wide or brand is None
+                else self._clarification(conn, tenant, brand, number)
+            )
+            if keep_options is not None:
+                targets = (Scope(ScopeKind.BRAND, brand.id),) if brand else targets
             existing = {
                 o.scope for o in optout_store.current(conn, tenant.id, [number]).get(number, [])
             }
@@ -193,7 +207,8 @@ class InboundLayer(KeywordsLayer):
                     OptOutSource.KEYWORD,
                     at,
                     None,
-                    f"keyword {verdict.keyword}",
+                    f"keyword {verdict.keyword}"
+                    + (f"; {CLARIFICATION_ASKED}" if keep_options else ""),
                     inbound_id,
                 )
             if not new:
@@ -202,6 +217,9 @@ class InboundLayer(KeywordsLayer):
                     targets,
                     notes=("already opted out; no second confirmation",),
                 )
+            if keep_options:
+                text = replies.opt_out_clarification(brand_name, keep_options)
+                return _Outcome("opted_out_scope_asked", targets, text, "opt_out_confirmation")
             text = (program.opt_out_reply if program else None) or replies.opt_out_confirmation(
                 brand_name
             )
@@ -288,7 +306,122 @@ class InboundLayer(KeywordsLayer):
             )
         if verdict.kind is ReplyKind.AMBIGUOUS:
             return _Outcome("held_for_review", (), needs_review=True)
+        kept = kept_purpose(body) if brand is not None else None
+        if kept is not None and brand is not None:
+            return self._narrow(conn, tenant, head, brand, number, kept, inbound_id, at)
         return _Outcome("none", ())
+
+    def _clarification(
+        self, conn: sa.Connection, tenant: Tenant, brand: Brand, number: str
+    ) -> list[tuple[str, str]] | None:
+        """The keep-options to offer when a revocation needs its scope clarified, else None.
+
+        Only with the tenant setting on, and only for someone with active consent to two or more
+        programs of the brand; the options are the purposes among them (none when they share
+        one purpose: the revocation still covers the whole brand).
+        """
+        rules = purpose_rules()
+        if not self._settings(conn, tenant.id)[rules.setting]:
+            return None
+        programs = [p for p in registry.list_programs(conn, tenant.id) if p.brand_id == brand.id]
+        states = consent_store.states(conn, tenant.id, number, [p.id for p in programs])
+        active = [
+            p for p in programs if p.id in states and states[p.id].status is ConsentStatus.ACTIVE
+        ]
+        if len(active) < 2:
+            return None
+        purposes = dict.fromkeys(p.purpose for p in active)
+        if len(purposes) < 2:
+            return []
+        return [
+            (rules.purposes[name].label, rules.purposes[name].keep_keywords[0]) for name in purposes
+        ]
+
+    def _narrow(
+        self,
+        conn: sa.Connection,
+        tenant: Tenant,
+        head: ledger.ChainHead,
+        brand: Brand,
+        number: str,
+        kept: str,
+        inbound_id: str,
+        at: datetime,
+    ) -> _Outcome:
+        """Answer to the clarification: keep one purpose, stop the brand's others."""
+        brand_scope = Scope(ScopeKind.BRAND, brand.id)
+        asked = [
+            event
+            for event in optout_store.history(conn, tenant.id, number)
+            if event.scope == brand_scope
+        ]
+        latest = asked[-1] if asked else None
+        if (
+            latest is None
+            or latest.action != "add"
+            or CLARIFICATION_ASKED not in (latest.reason or "")
+            or at - latest.occurred_at > purpose_rules().answer_within
+        ):
+            return _Outcome("none", ())
+        programs = [p for p in registry.list_programs(conn, tenant.id) if p.brand_id == brand.id]
+        stopped = [
+            purpose_scope(brand.id, name)
+            for name in dict.fromkeys(p.purpose for p in programs)
+            if name != kept
+        ]
+        reason = f"scope clarification: keeps {kept}"
+        # The answer is the person's own wish to keep these messages: restore the consents that
+        # the brand-wide revocation took, for the kept purpose only.
+        keeping = [p for p in programs if p.purpose == kept]
+        states = consent_store.states(conn, tenant.id, number, [p.id for p in keeping])
+        restored = [
+            consenting.ConsentWrite(
+                kind=ConsentEventKind.RESTORED,
+                recipient=number,
+                brand_id=brand.id,
+                program_id=program.id,
+                occurred_at=at,
+                source="keyword",
+                reason=reason,
+                inbound_id=inbound_id,
+            )
+            for program in keeping
+            if program.id in states
+            and states[program.id].status is ConsentStatus.REVOKED
+            and states[program.id].revoked_at == latest.occurred_at
+        ]
+        head, _ = consenting.append(conn, tenant.id, head, restored, self.now())
+        for scope in stopped:
+            head = self._append_optouts(
+                conn,
+                tenant,
+                head,
+                [number],
+                scope,
+                OptOutSource.KEYWORD,
+                at,
+                None,
+                reason,
+                inbound_id,
+            )
+        self._remove(
+            conn,
+            tenant,
+            head,
+            [(number, brand_scope)],
+            OptOutSource.KEYWORD,
+            at,
+            None,
+            reason,
+            inbound_id,
+        )
+        return _Outcome(
+            "revocation_narrowed",
+            tuple(stopped),
+            notes=(
+                f"keeps {kept}; still opted out of {', '.join(map(str, stopped)) or 'nothing'}",
+            ),
+        )
 
     def _confirm(
         self,

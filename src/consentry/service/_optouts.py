@@ -21,6 +21,7 @@ from consentry.domain.model import (
     Tenant,
 )
 from consentry.domain.numbers import sender_lookup_key, to_e164
+from consentry.domain.purposes import purpose_names, purpose_scope
 from consentry.errors import InvalidInput, InvalidNumber
 from consentry.service._checks import (
     found,
@@ -408,6 +409,20 @@ class OptOutsLayer(SettingsLayer):
                 registry.find_program(conn, tenant.id, scope.ref), "program", scope.ref, "scope.id"
             )
             return _Target(Scope(ScopeKind.PROGRAM, program.id), scopes.covering_program(program))
+        if kind is ScopeKind.PURPOSE:
+            brand_ref, _, purpose = scope.ref.rpartition(":")
+            if not brand_ref or purpose not in purpose_names():
+                raise InvalidInput(
+                    f"a purpose scope is <brand id or slug>:<purpose>, the purpose one of "
+                    f"{', '.join(purpose_names())}; got {scope.ref!r}",
+                    field="scope.id",
+                )
+            brand = found(
+                registry.find_brand(conn, tenant.id, brand_ref), "brand", brand_ref, "scope.id"
+            )
+            return _Target(
+                purpose_scope(brand.id, purpose), scopes.covering_purpose(brand.id, purpose)
+            )
         brand = found(
             registry.find_brand(conn, tenant.id, scope.ref), "brand", scope.ref, "scope.id"
         )

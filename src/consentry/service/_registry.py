@@ -18,6 +18,7 @@ from consentry.domain.model import (
     Tenant,
 )
 from consentry.domain.numbers import normalize_sender, sender_lookup_key, to_e164
+from consentry.domain.purposes import default_purpose, purpose_names
 from consentry.errors import Conflict, InvalidInput, InvalidNumber
 from consentry.identifiers import is_slug, new_id, slugify
 from consentry.service._checks import (
@@ -114,6 +115,7 @@ class RegistryLayer(TenantsLayer):
         age_gated: bool = False,
         block_shorteners: bool = False,
         one_way: bool = False,
+        purpose: str | None = None,
     ) -> Program:
         """Register a messaging program of ``brand`` (id or slug) with its keyword replies and
         consent settings (level needed, double opt-in, reconfirmation windows).
@@ -121,7 +123,9 @@ class RegistryLayer(TenantsLayer):
         ``age_gated`` programs may carry alcohol, firearms, tobacco, gambling or sexual content
         (their opt-in must verify age); ``block_shorteners`` makes public URL shorteners block
         instead of warn; ``one_way`` programs send from numbers that cannot receive replies, so every
-        message must say so and give another way to opt out. The consent level defaults to what the category needs (marketing: express written);
+        message must say so and give another way to opt out. ``purpose`` (marketing, notifications)
+        says what the messages are for, so a person can stop one and keep the other; it defaults
+        to the category's. The consent level defaults to what the category needs (marketing: express written);
         a high-risk ``use_case`` (sweepstakes, lead generation, ...) always gets double opt-in.
         """
         name = required_text(name, "name", 200)
@@ -129,6 +133,13 @@ class RegistryLayer(TenantsLayer):
             raise InvalidInput(
                 f"category must be one of {', '.join(PROGRAM_CATEGORIES)}; got {category!r}",
                 field="category",
+            )
+        if purpose is None:
+            purpose = default_purpose(category)
+        elif purpose not in purpose_names():
+            raise InvalidInput(
+                f"purpose must be one of {', '.join(purpose_names())}; got {purpose!r}",
+                field="purpose",
             )
         rules = consent_rules()
         level = consent_level or rules.category_levels.get(category, ConsentLevel.EXPRESS).value
@@ -174,6 +185,7 @@ class RegistryLayer(TenantsLayer):
             age_gated=bool(age_gated),
             block_shorteners=bool(block_shorteners),
             one_way=bool(one_way),
+            purpose=purpose,
         )
         with self.engine.begin() as conn:
             owner = found(registry.find_brand(conn, tenant.id, brand), "brand", brand, "brand_id")

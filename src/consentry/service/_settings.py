@@ -8,6 +8,10 @@
   the tenant. 47 CFR 64.1200(a)(10) as amended by FCC 24-24 (2024) makes a revocation reach all
   of a caller's unrelated messages; the FCC postponed the effective date of that part, so
   consentry leaves it to each tenant until it takes effect.
+- ``clarify_revocation_scope`` (default off): a keyword revocation from someone with active
+  consent to several programs of a brand stops the whole brand, and its one confirmation asks
+  which purposes (marketing, account notifications) to keep; a keep-keyword answer within the
+  window narrows it (47 CFR 64.1200(a)(12); ``rules/purposes.toml``).
 """
 
 from __future__ import annotations
@@ -44,6 +48,13 @@ SETTINGS: dict[str, Setting] = {
         "47 CFR 64.1200(a)(10) as amended by FCC 24-24 (2024), revocation of all unrelated "
         "messages; effective date postponed by the FCC (check its current status)",
     ),
+    "clarify_revocation_scope": Setting(
+        False,
+        "a keyword revocation from someone consenting to several programs of a brand stops the "
+        "whole brand and its confirmation asks which purposes to keep",
+        "47 CFR 64.1200(a)(12) as amended by FCC 24-24 (2024), clarification of the scope of a "
+        "revocation in the confirmation text",
+    ),
 }
 
 
@@ -56,7 +67,7 @@ def _checked(name: str, value: Any) -> Any:
                 f"{name} must be a whole number of days from 1 to 365, or null", field=name
             )
         return value
-    if name == "revoke_all":
+    if name in ("revoke_all", "clarify_revocation_scope"):
         if not isinstance(value, bool):
             raise InvalidInput(f"{name} must be true or false", field=name)
         return value

@@ -133,6 +133,7 @@ def insert_program(conn: sa.Connection, program: Program) -> None:
             reconfirm_idle_days=program.reconfirm_idle_days,
             age_gated=program.age_gated,
             block_shorteners=program.block_shorteners,
+            purpose=program.purpose,
             one_way=program.one_way,
         )
     )
@@ -285,6 +286,7 @@ def _program(row: Any) -> Program:
         age_gated=bool(row.age_gated),
         block_shorteners=bool(row.block_shorteners),
         one_way=bool(row.one_way),
+        purpose=row.purpose,
     )
 
 

@@ -114,6 +114,8 @@ programs = sa.Table(
     sa.Column("age_gated", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("block_shorteners", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("one_way", sa.Boolean(), nullable=False, server_default=sa.false()),
+    # What the program's messages are for (rules/purposes.toml): marketing, notifications.
+    sa.Column("purpose", sa.String(32), nullable=False, server_default="marketing"),
     sa.UniqueConstraint("tenant_id", "slug", name="uq_programs_slug"),
     sa.ForeignKeyConstraint(
         ["tenant_id", "brand_id"], ["brands.tenant_id", "brands.brand_id"], name="fk_programs_brand"
