@@ -170,3 +170,55 @@ def test_the_docs_catalogue_page_is_up_to_date() -> None:
     assert result.stdout == page == catalogue_markdown(), (
         "docs/rules.md is stale: run `consentry rules list --markdown > docs/rules.md`"
     )
+
+
+def test_decisions_list_shows_what_was_refused_and_why(
+    database_url: str, service: Consentry, tenant: Tenant, program: str
+) -> None:
+    stranger = "+12125550188"  # no consent
+    code, _, err = check(
+        database_url,
+        tenant,
+        "--from",
+        SENDER,
+        "--to",
+        stranger,
+        "--program",
+        program,
+        "--body",
+        BODY,
+        "--at",
+        _afternoon(),
+    )
+    assert code == 1, err
+    shown = runner.invoke(
+        app,
+        [
+            "decisions",
+            "list",
+            "--rule",
+            "CONSENT-MISSING",
+            "--json",
+            "--database",
+            database_url,
+            "--tenant",
+            tenant.slug,
+        ],
+    )
+    assert shown.exit_code == 0, shown.output
+    [logged] = json.loads(shown.stdout)
+    assert logged["recipient"] == stranger and "CONSENT-MISSING" in logged["rule_ids"]
+    bad = runner.invoke(
+        app,
+        [
+            "decisions",
+            "list",
+            "--rule",
+            "NOPE",
+            "--database",
+            database_url,
+            "--tenant",
+            tenant.slug,
+        ],
+    )
+    assert bad.exit_code == 2 and "rule_id" in bad.output

@@ -11,6 +11,7 @@ from consentry.api import (
     aws,
     azure,
     consents,
+    decisions,
     errors,
     inbound,
     keywords,
@@ -48,6 +49,7 @@ def create_app(
     app.include_router(keywords.router)
     app.include_router(consents.router)
     app.include_router(messages.router)
+    app.include_router(decisions.router)  # the decisions log (issue #8)
     app.include_router(lint.router)
     app.include_router(aws.router)  # before webhooks: /v1/providers/aws is its own route
     app.include_router(azure.router)  # before webhooks: /v1/providers/azure is its own route

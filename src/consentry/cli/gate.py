@@ -21,6 +21,7 @@ from consentry.cli._common import (
     _print_json,
     _run,
     _service,
+    _table_or_json,
     _tenant,
     app,
     out,
@@ -35,6 +36,11 @@ from consentry.service import (
 
 rules_app = typer.Typer(help="The send gate's rule catalogue.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+decisions_app = typer.Typer(
+    help="The decisions log: messages the gate blocked or deferred, and why.",
+    no_args_is_help=True,
+)
+app.add_typer(decisions_app, name="decisions")
 
 # -- send gate ---------------------------------------------------------------------------------
 
@@ -210,6 +216,44 @@ def rules_list(
     for rule in rules:
         table.add_row(rule.id, rule.severity, rule.checks, rule.citation)
     out.print(table)
+
+
+@decisions_app.command("list")
+def decisions_list(
+    rule: Annotated[
+        str | None, typer.Option("--rule", help="Only refusals by this rule id.")
+    ] = None,
+    recipient: Annotated[str | None, typer.Option(help="Only messages to this number.")] = None,
+    action: Annotated[str | None, typer.Option(help="block | defer")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many (1-1000).")] = 50,
+    tenant: TenantOption = None,
+    database: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Refused messages, newest first. Example: consentry decisions list --rule OPTOUT-ACTIVE"""
+    service = _service(database)
+    target = _tenant(service, tenant)
+    logged = _run(
+        lambda: service.list_decisions(
+            target, rule_id=rule, recipient=recipient, action=action, limit=limit
+        )
+    )
+    if as_json:
+        _print_json([{**asdict(d), "rule_ids": d.rule_ids} for d in logged])
+        return
+    _table_or_json(
+        [
+            {
+                "decided_at": d.decided_at.isoformat(timespec="seconds"),
+                "recipient": d.recipient,
+                "sender": d.sender,
+                "action": d.action,
+                "rules": ", ".join(d.rule_ids),
+            }
+            for d in logged
+        ],
+        False,
+    )
 
 
 # -- lint --------------------------------------------------------------------------------------

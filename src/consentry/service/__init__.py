@@ -11,6 +11,7 @@ one before: ``_base`` (engine, clock) < ``_tenants`` < ``_registry`` < ``_settin
 """
 
 from consentry.service._base import Clock, utc_now
+from consentry.service._decisions import DecisionsLayer
 from consentry.service._delivery import DeliveryReport
 from consentry.service._gate import MAX_BATCH, MAX_BODY, BatchItem, SendRequest
 from consentry.service._inbound import MAX_INBOUND_BODY
@@ -28,7 +29,7 @@ from consentry.service._results import (
 from consentry.service._review import ReviewLayer
 
 
-class Consentry(ReviewLayer):
+class Consentry(DecisionsLayer, ReviewLayer):
     """The consentry service over one database.
 
     >>> app = Consentry("sqlite:///var/consentry.db")   # doctest: +SKIP

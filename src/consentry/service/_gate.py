@@ -31,6 +31,7 @@ from consentry.domain.policy import CATEGORIES, Decision, GateState, OutgoingMes
 from consentry.errors import ConsentryError, InvalidInput, NotFound
 from consentry.service._delivery import DeliveryLayer
 from consentry.store import consents as consent_store
+from consentry.store import decisions as decision_store
 from consentry.store import optouts as optout_store
 from consentry.store import registry, sends
 from consentry.store.sends import Versions
@@ -143,6 +144,7 @@ class GateLayer(DeliveryLayer):
         gate = self._fresh_gate(tenant, now)
         items: list[BatchItem] = []
         recorded: list[tuple[str, SendRecord]] = []
+        refused: list[tuple[OutgoingMessage, Decision]] = []
         with gate.lock, _collector_paused():
             state = gate.state
             assert state is not None
@@ -153,6 +155,8 @@ class GateLayer(DeliveryLayer):
                     items.append(BatchItem(index, error=error))
                     continue
                 decision = check_send(message, state) if decide else None
+                if decision is not None and not decision.allowed:
+                    refused.append((message, decision))
                 send_id = None
                 if record and (decision is None or decision.allowed):
                     send = _record_of(message)
@@ -163,6 +167,10 @@ class GateLayer(DeliveryLayer):
                 items.append(BatchItem(index, decision=decision, send_id=send_id))
             if recorded:
                 self._store_sends(tenant, gate, recorded, now)
+        if refused:
+            # The decisions log: why each refused message was refused (allowed ones are sends).
+            with self.engine.begin() as conn:
+                decision_store.insert(conn, tenant.id, refused, now)
         return items
 
     def forget_gate(self, tenant: Tenant | None = None) -> None:

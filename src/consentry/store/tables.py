@@ -366,3 +366,36 @@ tenant_keywords = sa.Table(
     sa.Column("language", sa.String(8), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
 )
+
+# --- Decisions log (issue #8): the send gate's refusals, with the rules that made them (0013) ---
+
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    # One row per message the gate blocked or deferred (allowed ones are not logged: they are the
+    # sends). The body is not kept; the findings carry each rule's message and citation.
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("decision_id", sa.String(40), primary_key=True),
+    sa.Column("decided_at", UTCDateTime(), nullable=False),
+    sa.Column("send_at", UTCDateTime(), nullable=False),  # when the message was to go out
+    sa.Column("sender", sa.String(32), nullable=False),
+    sa.Column("recipient", sa.String(16), nullable=False),
+    sa.Column("program_id", sa.String(40), nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(8), nullable=False),  # block | defer
+    sa.Column("defer_until", UTCDateTime(), nullable=True),
+    sa.Column("findings", sa.JSON(), nullable=False),
+    sa.Index("ix_decisions_time", "tenant_id", "decided_at"),
+    sa.Index("ix_decisions_recipient", "tenant_id", "recipient"),
+)
+
+decision_rules = sa.Table(
+    "decision_rules",
+    metadata,
+    # The rules that refused each logged message (severity block or defer): filter and count by rule.
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("decision_id", sa.String(40), primary_key=True),
+    sa.Column("rule_id", sa.String(48), primary_key=True),
+    sa.Column("decided_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_decision_rules_rule", "tenant_id", "rule_id", "decided_at"),
+)

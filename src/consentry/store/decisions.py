@@ -1,0 +1,161 @@
+"""Reads and writes of the decisions log: the messages the send gate refused, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from consentry.domain.policy import Decision, OutgoingMessage, Severity
+from consentry.identifiers import new_id
+from consentry.store.tables import decision_rules, decisions
+
+_REFUSING = (Severity.BLOCK, Severity.DEFER)
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedDecision:
+    """One refused message as the log keeps it (no body)."""
+
+    id: str
+    decided_at: datetime
+    send_at: datetime
+    sender: str
+    recipient: str
+    program_id: str
+    category: str
+    action: str
+    defer_until: datetime | None
+    findings: list[dict[str, Any]]
+
+    @property
+    def rule_ids(self) -> list[str]:
+        """The rules that refused the message (block or defer findings), in order."""
+        return [f["rule_id"] for f in self.findings if f["severity"] in _REFUSING]
+
+
+def insert(
+    conn: sa.Connection,
+    tenant_id: str,
+    refused: Sequence[tuple[OutgoingMessage, Decision]],
+    decided_at: datetime,
+) -> list[str]:
+    """Log each refused message with its findings; return the new decision ids."""
+    rows: list[dict[str, Any]] = []
+    rule_rows: list[dict[str, Any]] = []
+    for message, decision in refused:
+        decision_id = new_id("dec")
+        rows.append(
+            {
+                "tenant_id": tenant_id,
+                "decision_id": decision_id,
+                "decided_at": decided_at,
+                "send_at": message.at,
+                "sender": message.sender,
+                "recipient": message.recipient,
+                "program_id": message.program_id,
+                "category": message.category,
+                "action": decision.action.value,
+                "defer_until": decision.defer_until,
+                "findings": [
+                    {
+                        "rule_id": f.rule_id,
+                        "severity": f.severity.value,
+                        "message": f.message,
+                        "citation": f.citation,
+                        "details": {k: _plain(v) for k, v in f.details.items()},
+                    }
+                    for f in decision.findings
+                ],
+            }
+        )
+        rule_rows.extend(
+            {
+                "tenant_id": tenant_id,
+                "decision_id": decision_id,
+                "rule_id": rule_id,
+                "decided_at": decided_at,
+            }
+            for rule_id in dict.fromkeys(
+                f.rule_id for f in decision.findings if f.severity in _REFUSING
+            )
+        )
+    if rows:
+        conn.execute(sa.insert(decisions), rows)
+    if rule_rows:
+        conn.execute(sa.insert(decision_rules), rule_rows)
+    return [row["decision_id"] for row in rows]
+
+
+def listed(
+    conn: sa.Connection,
+    tenant_id: str,
+    *,
+    rule_id: str | None = None,
+    recipient: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    limit: int = 100,
+) -> list[LoggedDecision]:
+    """The latest refused messages, newest first, filtered by rule, recipient, action, time."""
+    query = sa.select(decisions).where(decisions.c.tenant_id == tenant_id)
+    if rule_id is not None:
+        by_rule = sa.select(decision_rules.c.decision_id).where(
+            decision_rules.c.tenant_id == tenant_id, decision_rules.c.rule_id == rule_id
+        )
+        query = query.where(decisions.c.decision_id.in_(by_rule))
+    if recipient is not None:
+        query = query.where(decisions.c.recipient == recipient)
+    if action is not None:
+        query = query.where(decisions.c.action == action)
+    if since is not None:
+        query = query.where(decisions.c.decided_at >= since)
+    query = query.order_by(decisions.c.decided_at.desc(), decisions.c.decision_id).limit(limit)
+    return [_logged(row) for row in conn.execute(query)]
+
+
+def counts_per_rule_and_day(
+    conn: sa.Connection, tenant_id: str, since: datetime
+) -> dict[tuple[str, date], int]:
+    """How many logged refusals each rule made on each (UTC) day since ``since``."""
+    rows = conn.execute(
+        sa.select(decision_rules.c.rule_id, decision_rules.c.decided_at).where(
+            decision_rules.c.tenant_id == tenant_id, decision_rules.c.decided_at >= since
+        )
+    )
+    counts: dict[tuple[str, date], int] = {}
+    for rule_id, decided_at in rows:
+        key = (rule_id, decided_at.date())
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _logged(row: Any) -> LoggedDecision:
+    return LoggedDecision(
+        id=row.decision_id,
+        decided_at=row.decided_at,
+        send_at=row.send_at,
+        sender=row.sender,
+        recipient=row.recipient,
+        program_id=row.program_id,
+        category=row.category,
+        action=row.action,
+        defer_until=row.defer_until,
+        findings=list(row.findings),
+    )
+
+
+def _plain(value: object) -> object:
+    """A JSON-ready form of a finding's detail (times as ISO text, collections as lists)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
