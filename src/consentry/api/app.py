@@ -23,6 +23,7 @@ from consentry.api import (
 )
 from consentry.service import Consentry
 from consentry.web import optin as web
+from consentry.web.admin import router as admin_console  # admin console (issue #8)
 from consentry.web.optin import DEFAULT_RATE_LIMITS, OptInLimits
 
 
@@ -55,6 +56,7 @@ def create_app(
     app.include_router(azure.router)  # before webhooks: /v1/providers/azure is its own route
     app.include_router(webhooks.router)
     app.include_router(web.router)
+    app.include_router(admin_console)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> JSONResponse:

@@ -12,6 +12,7 @@ from consentry.cli._common import app
 # Imported for their side effect (registering commands), in the order `consentry --help` lists them.
 # isort: off
 from consentry.cli import server, registry, optouts, inbound, ledger, gate  # noqa: F401
+from consentry.cli import users  # noqa: F401  (admin console users, issue #8)
 # isort: on
 
 

@@ -11,7 +11,8 @@ one before: ``_base`` (engine, clock) < ``_tenants`` < ``_registry`` < ``_settin
 """
 
 from consentry.service._base import Clock, utc_now
-from consentry.service._decisions import DecisionsLayer
+from consentry.service._console import ConsoleLayer  # admin console (issue #8)
+from consentry.service._decisions import DecisionsLayer  # decisions log (issue #8)
 from consentry.service._delivery import DeliveryReport
 from consentry.service._gate import MAX_BATCH, MAX_BODY, BatchItem, SendRequest
 from consentry.service._inbound import MAX_INBOUND_BODY
@@ -27,9 +28,10 @@ from consentry.service._results import (
     ScopeRef,
 )
 from consentry.service._review import ReviewLayer
+from consentry.service._users import UsersLayer  # admin console (issue #8)
 
 
-class Consentry(DecisionsLayer, ReviewLayer):
+class Consentry(UsersLayer, ConsoleLayer, DecisionsLayer, ReviewLayer):
     """The consentry service over one database.
 
     >>> app = Consentry("sqlite:///var/consentry.db")   # doctest: +SKIP

@@ -367,6 +367,46 @@ tenant_keywords = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
 )
 
+# --- Admin console (issue #8): user accounts, login sessions, failed logins (migration 0010) ---
+
+admin_users = sa.Table(
+    "admin_users",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("user_id", sa.String(40), primary_key=True),
+    sa.Column("email", sa.String(254), nullable=False),  # stored lower case
+    sa.Column("role", sa.String(16), nullable=False),  # admin | agent | auditor
+    sa.Column("password_hash", sa.Text(), nullable=False),  # argon2id, PHC string
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("disabled_at", UTCDateTime(), nullable=True),
+    sa.UniqueConstraint("tenant_id", "email", name="uq_admin_users_email"),
+)
+
+admin_sessions = sa.Table(
+    "admin_sessions",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    # SHA-256 of the session token: the token itself is only ever in the user's cookie.
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(40), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("last_seen_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_admin_sessions_user", "tenant_id", "user_id"),
+)
+
+admin_login_failures = sa.Table(
+    "admin_login_failures",
+    metadata,
+    # Failed log-ins per e-mail address (known or not), for the lock-out.
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("failure_id", sa.String(40), primary_key=True),
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("failed_at", UTCDateTime(), nullable=False),
+    sa.Column("ip_address", sa.String(64), nullable=True),
+    sa.Index("ix_admin_login_failures_email", "tenant_id", "email", "failed_at"),
+)
+
 # --- Decisions log (issue #8): the send gate's refusals, with the rules that made them (0013) ---
 
 decisions = sa.Table(

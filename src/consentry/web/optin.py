@@ -10,15 +10,12 @@ through this new consent. Errors are shown next to the field, and nothing is rec
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -30,21 +27,13 @@ from consentry.domain.model import Brand, Program, Tenant
 from consentry.domain.numbers import to_e164
 from consentry.errors import ConsentryError, InvalidNumber, NotFound
 from consentry.service import Consentry
+from consentry.web.pages import SECURITY_HEADERS, templates, tokens_match
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 CSRF_COOKIE = "consentry_csrf"
 DEFAULT_RATE_LIMITS = ("20/minute", "5/hour")  # per IP address, per phone number
-_HEADERS = {
-    # No script, no framing (a consent checkbox must never be clickjacked), forms post here only.
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
+_HEADERS = SECURITY_HEADERS
 
 
 class OptInLimits:
@@ -176,7 +165,7 @@ async def join_submit(request: Request, tenant_slug: str, program_slug: str) -> 
     phone = str(form.get("phone") or "").strip()[:64]
     cookie = request.cookies.get(CSRF_COOKIE, "")
     token = str(form.get("csrf_token") or "")
-    if not cookie or not hmac.compare_digest(cookie.encode(), token.encode()):
+    if not tokens_match(cookie, token):
         return _message(
             request,
             "Please try again",

@@ -1,0 +1,19 @@
+"""The admin console at ``/admin/{tenant}/...``: server-rendered pages for compliance officers,
+support agents and auditors (log-in, dashboard, recipient look-up, opt-outs, inbound replies,
+review queue, audit chain, registry)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from consentry.web.admin import copy, dashboard, imports, lists, login, recipients
+
+router = APIRouter(include_in_schema=False)
+router.include_router(login.router)
+router.include_router(dashboard.router)
+router.include_router(recipients.router)
+router.include_router(lists.router)
+router.include_router(imports.router)
+router.include_router(copy.router)
+
+__all__ = ["router"]

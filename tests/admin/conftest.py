@@ -1,0 +1,131 @@
+"""Fixtures of the admin console tests: an account with a brand, a program, a sender and one
+user per role; a clock the test moves; a log-in helper that fills the form like a browser."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+
+from consentry import Consentry, Tenant
+from consentry.api import create_app
+from consentry.domain.model import Brand, Program
+from tests.conftest import serving
+
+PASSWORD = "correct horse battery staple"
+SENDER = "+12065550100"
+ROLES = ("admin", "agent", "auditor")
+
+
+@dataclass
+class Account:
+    """A tenant ready for the console: one brand, one program, one sender, a user per role."""
+
+    tenant: Tenant
+    brand: Brand
+    program: Program
+    emails: dict[str, str] = field(default_factory=dict)
+
+
+def make_account(service: Consentry, name: str = "Acme") -> Account:
+    service.password_hasher = LIGHT_HASHER
+    slug = f"{name.lower()}-{secrets.token_hex(4)}"
+    tenant, _key = service.create_tenant(f"{name} {slug[-8:]}", slug=slug)
+    brand = service.create_brand(tenant, f"{name} Coffee", "help@acme.example", slug="coffee")
+    program = service.create_program(
+        tenant, brand.id, f"{name} alerts", slug="alerts", category="informational"
+    )
+    service.create_sender(tenant, SENDER, "long_code", programs=[program.id], verified=True)
+    account = Account(tenant, brand, program)
+    for role in ROLES:
+        email = f"{role}@{slug}.example"
+        service.create_user(tenant, email, role, PASSWORD)
+        account.emails[role] = email
+    return account
+
+
+# The real argon2id, with light parameters so that the suite stays quick (the defaults are
+# checked in test_users.py).
+LIGHT_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture
+def account(service: Consentry) -> Account:
+    return make_account(service)
+
+
+@pytest.fixture
+def other_account(service: Consentry) -> Account:
+    return make_account(service, "Other")
+
+
+class MovableClock:
+    """A clock the test sets and moves; starts at the real time."""
+
+    def __init__(self) -> None:
+        self.at = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+def timed(database_url: str, clock: MovableClock) -> Iterator[tuple[Consentry, str]]:
+    """A second service over the session's database whose clock the test moves, served."""
+    app = Consentry(database_url, clock=clock)
+    app.password_hasher = LIGHT_HASHER
+    try:
+        with serving(create_app(app)) as url:
+            yield app, url
+    finally:
+        app.close()
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+def log_in(http: httpx.Client, slug: str, email: str, password: str = PASSWORD) -> httpx.Response:
+    """Open the log-in page, then post it with its CSRF token (no redirects followed)."""
+    form = http.get(f"/admin/{slug}/login")
+    assert form.status_code == 200, form.text
+    return http.post(
+        f"/admin/{slug}/login",
+        data={"email": email, "password": password, "csrf_token": csrf_of(form.text)},
+    )
+
+
+@pytest.fixture
+def http(base_url: str) -> Iterator[httpx.Client]:
+    """A cookie-keeping HTTP client (like a browser), redirects not followed."""
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        yield client
+
+
+@contextlib.contextmanager
+def signed_in(base_url: str, account: Account, role: str) -> Iterator[httpx.Client]:
+    """A new client signed in as ``role`` of ``account``."""
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        response = log_in(client, account.tenant.slug, account.emails[role])
+        assert response.status_code == 303, response.text
+        yield client

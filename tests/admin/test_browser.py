@@ -1,0 +1,175 @@
+"""The console in a real browser (Debian's chromium via Playwright), on SQLite and PostgreSQL:
+an agent signs in on a phone-sized screen, looks a number up, opts it out with a note, sees it
+in the history and in the dashboard's counts, and cannot reach another tenant's data. Screenshots
+of the main pages are saved under pytest's temporary folder; their paths are printed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from consentry import Consentry
+from tests.admin.conftest import PASSWORD, SENDER, Account
+
+PHONE = {"width": 390, "height": 844}
+NUMBER = "+14255550190"
+CTA = "Acme alerts: order updates. Msg&data rates may apply. Reply STOP to cancel."
+
+
+@pytest.fixture
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("admin-screenshots")
+
+
+def _save(page: Any, folder: Path, name: str) -> None:
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 1000
+    print(f"screenshot: {path}")
+
+
+def _fits(page: Any) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def _metric(page: Any, metric: str) -> str:
+    text: str = page.locator(f'tr[data-program="alerts"] td[data-metric="{metric}"]').inner_text()
+    return text.strip()
+
+
+def test_agent_looks_up_and_opts_out_in_a_browser(
+    service: Consentry,
+    base_url: str,
+    account: Account,
+    other_account: Account,
+    browser: Any,
+    shots: Path,
+) -> None:
+    slug = account.tenant.slug
+    service.record_consent(
+        account.tenant, NUMBER, account.program.id, medium="web_form", disclosure_text=CTA
+    )
+    theirs = service.receive_inbound(other_account.tenant, SENDER, NUMBER, "wrong number")
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{base_url}/admin/{slug}/")  # not signed in: the log-in page
+        assert page.locator("h1").inner_text().startswith("Sign in to")
+        page.get_by_label("E-mail address").fill(account.emails["agent"])
+        page.get_by_label("Password").fill("not the password")
+        page.get_by_role("button", name="Sign in").click()
+        assert page.locator("#login-error").inner_text() == "Wrong e-mail address or password."
+        _save(page, shots, "login-error-phone")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        assert page.locator("h1").inner_text() == "Dashboard"
+        assert (_metric(page, "opt_ins"), _metric(page, "opt_outs")) == ("1", "0")
+        _fits(page)
+        _save(page, shots, "dashboard-phone")
+
+        page.get_by_role("link", name="Look up").click()
+        page.get_by_label("Phone number").fill("(425) 555-0190")
+        page.keyboard.press("Enter")  # the form works from the keyboard
+        assert page.locator("#recipient-number").inner_text() == NUMBER
+        assert "active" in page.locator("#consents").inner_text()
+        _fits(page)
+
+        note = "Customer called and asked to stop the order texts"
+        page.get_by_label("Stop messages from").select_option(f"program:{account.program.id}")
+        page.get_by_label("Note (required): what the customer asked").fill(note)
+        page.get_by_role("button", name="Opt out").click()
+        assert page.get_by_role("status").inner_text() == "Opt-out recorded."
+        latest = page.locator("#timeline li").first
+        assert latest.get_attribute("data-kind") in ("opt_out_added", "consent_revoked")
+        timeline = page.locator("#timeline").inner_text()
+        assert note in timeline and f"console:{account.emails['agent']}" in timeline
+        assert "revoked" in page.locator("#consents").inner_text()
+        _fits(page)
+        _save(page, shots, "recipient-phone")
+
+        page.get_by_role("link", name="Dashboard").click()
+        assert (_metric(page, "opt_ins"), _metric(page, "opt_outs")) == ("1", "1")
+
+        page.get_by_role("link", name="Opt-outs").click()
+        assert NUMBER in page.locator("#optout-list").inner_text()
+        _fits(page)
+        _save(page, shots, "optouts-phone")
+
+        # the other tenant's reply id under my tenant: not found; their console: their log-in
+        response = page.goto(f"{base_url}/admin/{slug}/inbound/{theirs.inbound_id}")
+        assert response is not None and response.status == 404
+        assert "wrong number" not in page.content()
+        page.goto(f"{base_url}/admin/{other_account.tenant.slug}/review")
+        assert page.url.endswith(f"/admin/{other_account.tenant.slug}/login")
+        assert theirs.inbound_id not in page.content()
+
+        page.goto(f"{base_url}/admin/{slug}/")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    finally:
+        context.close()
+
+
+def test_dashboard_on_a_wide_screen(
+    service: Consentry, base_url: str, account: Account, browser: Any, shots: Path
+) -> None:
+    service.record_consent(
+        account.tenant, NUMBER, account.program.id, medium="web_form", disclosure_text=CTA
+    )
+    service.receive_inbound(account.tenant, SENDER, NUMBER, "STOP")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(f"{base_url}/admin/{account.tenant.slug}/login")
+        page.get_by_label("E-mail address").fill(account.emails["auditor"])
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        assert page.locator("svg.chart").count() == 3
+        assert page.get_by_role("img", name="Inbound replies per day, by kind").is_visible()
+        assert _metric(page, "opt_outs") == "1"
+        assert page.locator("#optout-form").count() == 0  # auditors see no write forms
+        _save(page, shots, "dashboard-wide")
+        page.goto(f"{base_url}/admin/{account.tenant.slug}/recipients/{NUMBER}")
+        assert page.locator("#optout-form").count() == 0
+        _save(page, shots, "recipient-auditor-wide")
+    finally:
+        page.close()
+
+
+def test_admin_imports_a_list_on_a_phone(
+    service: Consentry, base_url: str, account: Account, browser: Any, shots: Path, tmp_path: Path
+) -> None:
+    listing = tmp_path / "optouts.csv"
+    listing.write_text("phone\n+14255550401\n(425) 555-0402\n+14255550401\n", encoding="utf-8")
+    context = browser.new_context(viewport=PHONE, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{base_url}/admin/{account.tenant.slug}/login")
+        page.get_by_label("E-mail address").fill(account.emails["admin"])
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("link", name="Opt-outs").click()
+        page.get_by_role("link", name="Import a list").click()
+        page.get_by_label("List file").set_input_files(str(listing))
+        page.get_by_label("Stop messages from").select_option("tenant")
+        page.get_by_label("Reason (required)").fill("paper forms from the shop")
+        page.get_by_role("button", name="Preview").click()
+        assert page.locator('[data-count="new"]').inner_text() == "2"
+        assert page.locator('[data-count="duplicates"]').inner_text() == "1"
+        assert service.count_optouts(account.tenant) == 0  # the preview changes nothing
+        _fits(page)
+        _save(page, shots, "import-preview-phone")
+        page.get_by_role("button", name="Import 2 new opt-outs").click()
+        assert "Imported: 2 new opt-outs" in page.locator("#import-result").inner_text()
+        assert service.count_optouts(account.tenant) == 2
+        page.get_by_role("link", name="Review queue").click()
+        _fits(page)
+        page.get_by_role("link", name="Check copy").click()
+        page.get_by_label("Text (plain text or HTML)").fill("Get deals! Text JOIN.")
+        page.get_by_role("button", name="Check").click()
+        assert page.locator("#findings li").count() > 0
+        _fits(page)
+        _save(page, shots, "copy-check-phone")
+    finally:
+        context.close()
