@@ -18,6 +18,7 @@ def test_all_is_sorted_and_complete() -> None:
         "proof",
         "providers",
         "rules",
+        "secrets_at_rest",
         "service",
         "store",
         "transports",

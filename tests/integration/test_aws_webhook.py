@@ -579,3 +579,135 @@ def test_aws_azure_and_twilio_settings_are_kept_apart(client: httpx.Client) -> N
     assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "topic_arn"
     wrong = client.put("/v1/providers/azure", json={"topic_arn": TOPIC})
     assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "topic_arn"
+
+
+# --- delivery reports: SMS events published to SNS ----------------------------------------------
+
+EVENTS_TOPIC = TOPIC.replace("consentry-inbound", "consentry-events")
+
+
+def _event(aws: FakeAws, message_id: str, kind: str, *, topic: str = TOPIC, **extra: Any) -> Any:
+    """An unsigned SNS Notification carrying an AWS End User Messaging SMS event."""
+    payload = {
+        "eventType": kind,
+        "eventVersion": "1.0",
+        "eventTimestamp": 1686975103470,
+        "isFinal": kind not in ("TEXT_QUEUED", "TEXT_PENDING"),
+        "originationPhoneNumber": SENDER,
+        "destinationPhoneNumber": "+14255550190",
+        "messageId": message_id,
+        "messageType": "TRANSACTIONAL",
+        "messageStatus": kind.removeprefix("TEXT_"),
+        "messageStatusDescription": f"scripted {kind}",
+        **extra,
+    }
+    return {
+        "Type": "Notification",
+        "MessageId": secrets.token_hex(16),
+        "TopicArn": topic,
+        "Message": json.dumps(payload),
+        "Timestamp": sns_time(datetime.now(UTC)),
+        "SigningCertURL": aws.cert_url(),
+    }
+
+
+def _sent_reply(service: Consentry, client: httpx.Client, tenant: Tenant, number: str) -> str:
+    """A HELP answer delivered (by the log transport); its provider message id."""
+    response = client.post("/v1/inbound", json={"from": number, "to": SENDER, "body": "HELP"})
+    assert response.status_code in (200, 201), response.text
+    assert service.deliver_outbox(tenant=tenant).sent == 1
+    [row] = [r for r in _outbox(client) if r["recipient"] == number]
+    return str(row["provider_message_id"])
+
+
+def test_an_sms_event_updates_the_message_it_reports_on(
+    service: Consentry,
+    client: httpx.Client,
+    sns_url: str,
+    tenant: Tenant,
+    aws: FakeAws,
+    key: rsa.RSAPrivateKey,
+) -> None:
+    create_registry(client, sender=SENDER)
+    _configure(client, events_topic_arn=EVENTS_TOPIC)
+    message_id = _sent_reply(service, client, tenant, "+14255550190")
+    delivered = sign(_event(aws, message_id, "TEXT_DELIVERED", topic=EVENTS_TOPIC), key)
+    response = _post(sns_url, tenant, delivered)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"delivery_report": True}
+    [row] = _outbox(client)
+    assert row["delivery_status"] == "delivered" and row["last_error"] is None
+    # A repeated delivery, or a late non-final event, changes nothing.
+    assert _post(sns_url, tenant, delivered).json() == {"delivery_report": True}
+    late = sign(_event(aws, message_id, "TEXT_PENDING"), key)
+    assert _post(sns_url, tenant, late).json() == {"delivery_report": True}
+    assert _outbox(client)[0]["delivery_status"] == "delivered"
+    unknown = sign(_event(aws, "no-such-message", "TEXT_DELIVERED"), key)
+    assert _post(sns_url, tenant, unknown).json() == {"delivery_report": False}
+    other = sign(_event(aws, message_id, "TEXT_BLOCKED", topic=TOPIC + "-other"), key)
+    assert _post(sns_url, tenant, other).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [
+        ("TEXT_BLOCKED", "blocked"),
+        ("TEXT_CARRIER_UNREACHABLE", "unreachable"),
+        ("TEXT_SUCCESSFUL", "successful"),
+        ("TEXT_SPAM", "spam"),
+    ],
+)
+def test_sms_event_types_become_short_statuses(
+    service: Consentry,
+    client: httpx.Client,
+    sns_url: str,
+    tenant: Tenant,
+    aws: FakeAws,
+    key: rsa.RSAPrivateKey,
+    kind: str,
+    status: str,
+) -> None:
+    create_registry(client, sender=SENDER)
+    _configure(client)
+    message_id = _sent_reply(service, client, tenant, "+14255550191")
+    assert _post(sns_url, tenant, sign(_event(aws, message_id, kind), key)).status_code == 200
+    [row] = _outbox(client)
+    assert row["delivery_status"] == status
+    failed = status not in ("delivered", "successful")
+    assert (row["last_error"] == f"scripted {kind}") is failed
+
+
+def test_an_opted_out_event_opts_the_recipient_out_at_that_sender_once(
+    service: Consentry,
+    client: httpx.Client,
+    sns_url: str,
+    tenant: Tenant,
+    aws: FakeAws,
+    key: rsa.RSAPrivateKey,
+) -> None:
+    create_registry(client, sender=SENDER)
+    _configure(client)
+    number = "+14255550192"
+    message_id = _sent_reply(service, client, tenant, number)
+    event = sign(_event(aws, message_id, "TEXT_BLOCKED", messageStatus="OPTED_OUT"), key)
+    for _ in range(2):
+        assert _post(sns_url, tenant, event).json() == {"delivery_report": True}
+    assert _outbox(client)[0]["delivery_status"] == "opted_out"
+    assert is_opted_out(client, SENDER, number)
+    history = client.get(f"/v1/optouts/{number}/history").json()
+    [added] = [e for e in history["events"] if e["action"] == "add"]
+    assert added["source"] == "provider" and added["scope"] == f"sender:{SENDER}"
+
+
+def test_keywords_aws_answers_itself_are_not_answered_twice(
+    client: httpx.Client, sns_url: str, tenant: Tenant, aws: FakeAws, key: rsa.RSAPrivateKey
+) -> None:
+    create_registry(client, sender=SENDER)
+    _configure(client, provider_answers_keywords=True)
+    assert _post(sns_url, tenant, sign(_sms(aws, "+14255550193", "STOP"), key)).status_code == 200
+    assert _post(sns_url, tenant, sign(_sms(aws, "+14255550194", "HELP"), key)).status_code == 200
+    rows = {row["recipient"]: row for row in _outbox(client)}
+    # AWS answers its opt-out keywords itself; it does not answer HELP (rules/providers.toml).
+    assert rows["+14255550193"]["status"] == "provider_replied"
+    assert rows["+14255550194"]["status"] == "queued"
+    assert is_opted_out(client, SENDER, "+14255550193")

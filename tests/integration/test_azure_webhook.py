@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from consentry import Tenant
+from consentry import Consentry, Tenant
 from tests.integration.helpers import create_registry, is_opted_out
 
 SENDER = "+12065550100"
@@ -123,7 +123,7 @@ def test_a_received_stop_opts_out_at_that_sender_and_queues_one_confirmation(
     event = _sms("+14255550123", "Stop")
     response = _post(base_url, tenant, [event])
     assert response.status_code == 200, response.text
-    assert response.json() == {"received": 1, "duplicates": 0, "ignored": 0}
+    assert response.json() == {"received": 1, "duplicates": 0, "delivery_reports": 0, "ignored": 0}
     assert is_opted_out(client, SENDER, "+14255550123")
     check = client.post(
         "/v1/optouts:check", json={"from": SENDER, "recipients": [{"to": "+14255550123"}]}
@@ -186,9 +186,9 @@ def test_a_retried_delivery_is_processed_once(
     event = _sms("+14255550125", "STOP", message_id="Incoming_" + "a" * 80)  # cut to 64
     first = _post(base_url, tenant, [event])
     second = _post(base_url, tenant, [event])
-    assert first.json() == {"received": 1, "duplicates": 0, "ignored": 0}
+    assert first.json() == {"received": 1, "duplicates": 0, "delivery_reports": 0, "ignored": 0}
     assert second.status_code == 200
-    assert second.json() == {"received": 0, "duplicates": 1, "ignored": 0}
+    assert second.json() == {"received": 0, "duplicates": 1, "delivery_reports": 0, "ignored": 0}
     assert len(_inbound(client)) == 1
     assert len(_outbox(client)) == 1
 
@@ -215,11 +215,21 @@ def test_other_event_types_are_acknowledged_and_ignored(
         [report, _sms("+14255550126", "HELP"), deleted, _sms("+14255550127", "hi")],
     )
     assert response.status_code == 200, response.text
-    assert response.json() == {"received": 2, "duplicates": 0, "ignored": 2}
+    assert response.json() == {"received": 2, "duplicates": 0, "delivery_reports": 0, "ignored": 2}
     assert len(_inbound(client)) == 2
     only_ignored = _post(base_url, tenant, [report])
-    assert only_ignored.json() == {"received": 0, "duplicates": 0, "ignored": 1}
-    assert _post(base_url, tenant, []).json() == {"received": 0, "duplicates": 0, "ignored": 0}
+    assert only_ignored.json() == {
+        "received": 0,
+        "duplicates": 0,
+        "delivery_reports": 0,
+        "ignored": 1,
+    }
+    assert _post(base_url, tenant, []).json() == {
+        "received": 0,
+        "duplicates": 0,
+        "delivery_reports": 0,
+        "ignored": 0,
+    }
 
 
 def _without(event: dict[str, Any], name: str) -> dict[str, Any]:
@@ -348,6 +358,8 @@ def test_settings_are_write_only_and_checked(
         ({"webhook_secret": 12345678901234567890123456}, "webhook_secret"),
         ({"webhook_secret": SECRET, "reply_via": "response"}, "reply_via"),
         ({"webhook_secret": SECRET, "connection_string": "endpoint=x"}, "connection_string"),
+        ({"webhook_secret": SECRET, "delivery_reports": "yes"}, "delivery_reports"),
+        ({"webhook_secret": SECRET, "topic_arn": "arn:aws:sns:x"}, "topic_arn"),
     ):
         response = client.put("/v1/providers/azure", json=body)
         assert response.status_code == 422, body
@@ -382,3 +394,117 @@ def test_azure_and_twilio_settings_are_kept_apart(
     assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "webhook_secret"
     wrong = client.put("/v1/providers/azure", json={"auth_token": "0123456789abcdef" * 2})
     assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "auth_token"
+
+
+# --- delivery reports: SMSDeliveryReportReceived ------------------------------------------------
+
+
+def _report(message_id: str, status: str, details: str = "No error.") -> dict[str, Any]:
+    """An SMSDeliveryReportReceived event as Event Grid delivers it (Event Grid schema)."""
+    return {
+        "id": secrets.token_hex(8),
+        "topic": TOPIC,
+        "subject": "/phonenumber/12065550100",
+        "data": {
+            "messageId": message_id,
+            "from": SENDER,
+            "to": "+14255550195",
+            "deliveryStatus": status,
+            "deliveryStatusDetails": details,
+            "deliveryAttempts": [
+                {"timestamp": "2024-05-01T12:31:00Z", "segmentsSucceeded": 1, "segmentsFailed": 0}
+            ],
+            "receivedTimestamp": "2024-05-01T12:31:05Z",
+            "tag": "out_x",
+        },
+        "eventType": "Microsoft.Communication.SMSDeliveryReportReceived",
+        "dataVersion": "1.0",
+        "metadataVersion": "1",
+        "eventTime": "2024-05-01T12:31:06Z",
+    }
+
+
+def _sent_reply(service: Consentry, client: httpx.Client, tenant: Tenant, number: str) -> str:
+    """A HELP answer delivered (by the log transport); its provider message id."""
+    response = client.post("/v1/inbound", json={"from": number, "to": SENDER, "body": "HELP"})
+    assert response.status_code in (200, 201), response.text
+    assert service.deliver_outbox(tenant=tenant).sent == 1
+    [row] = [r for r in _outbox(client) if r["recipient"] == number]
+    return str(row["provider_message_id"])
+
+
+def test_a_delivery_report_updates_the_message_it_reports_on(
+    service: Consentry, client: httpx.Client, base_url: str, tenant: Tenant
+) -> None:
+    create_registry(client, sender=SENDER)
+    _configure(client)
+    message_id = _sent_reply(service, client, tenant, "+14255550195")
+    delivered = _report(message_id, "Delivered")
+    response = _post(base_url, tenant, [delivered, _report("Outgoing_unknown", "Delivered")])
+    assert response.status_code == 200, response.text
+    assert response.json() == {"received": 0, "duplicates": 0, "delivery_reports": 1, "ignored": 1}
+    [row] = _outbox(client)
+    assert row["delivery_status"] == "delivered" and row["last_error"] is None
+    # Event Grid retries, and a late non-final report, change nothing.
+    assert _post(base_url, tenant, [delivered]).json()["delivery_reports"] == 1
+    assert _post(base_url, tenant, [_report(message_id, "Sent")]).json()["delivery_reports"] == 1
+    assert _outbox(client)[0]["delivery_status"] == "delivered"
+    # Without the secret nothing is recorded.
+    assert _post(base_url, tenant, [_report(message_id, "Failed")], code=None).status_code == 403
+    assert _outbox(client)[0]["delivery_status"] == "delivered"
+
+
+def test_a_failed_report_keeps_azure_s_reason(
+    service: Consentry, client: httpx.Client, base_url: str, tenant: Tenant
+) -> None:
+    create_registry(client, sender=SENDER)
+    _configure(client)
+    message_id = _sent_reply(service, client, tenant, "+14255550196")
+    details = "Message failed to deliver: the destination is unreachable."
+    _post(base_url, tenant, [_report(message_id, "Failed", details)])
+    [row] = _outbox(client)
+    assert row["delivery_status"] == "failed" and row["last_error"] == details
+    assert not is_opted_out(client, SENDER, "+14255550196")
+
+
+def test_an_opted_out_report_opts_the_recipient_out_at_that_sender(
+    service: Consentry, client: httpx.Client, base_url: str, tenant: Tenant
+) -> None:
+    create_registry(client, sender=SENDER)
+    _configure(client)
+    number = "+14255550197"
+    message_id = _sent_reply(service, client, tenant, number)
+    report = _report(
+        message_id, "Failed", "The recipient has opted out of messages from this number."
+    )
+    assert _post(base_url, tenant, [report]).json()["delivery_reports"] == 1
+    assert _outbox(client)[0]["delivery_status"] == "opted_out"
+    assert is_opted_out(client, SENDER, number)
+    history = client.get(f"/v1/optouts/{number}/history").json()
+    [added] = [e for e in history["events"] if e["action"] == "add"]
+    assert added["source"] == "provider" and added["scope"] == f"sender:{SENDER}"
+
+
+def test_a_malformed_delivery_report_rejects_the_delivery(
+    client: httpx.Client, base_url: str, tenant: Tenant
+) -> None:
+    create_registry(client, sender=SENDER)
+    _configure(client)
+    bad = _report("Outgoing_1", "Delivered")
+    del bad["data"]["deliveryStatus"]
+    response = _post(base_url, tenant, [_sms("+14255550198", "STOP"), bad])
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "1.data.deliveryStatus"
+    assert _inbound(client) == []
+
+
+def test_keywords_azure_answers_itself_are_not_answered_twice(
+    client: httpx.Client, base_url: str, tenant: Tenant
+) -> None:
+    create_registry(client, sender=SENDER)
+    _configure(client, provider_answers_keywords=True)
+    events = [_sms("+14255550199", "STOP"), _sms("+14255550189", "stop please")]
+    assert _post(base_url, tenant, events).status_code == 200
+    rows = {row["recipient"]: row for row in _outbox(client)}
+    assert rows["+14255550199"]["status"] == "provider_replied"  # Azure answered STOP itself
+    assert rows["+14255550189"]["status"] == "queued"  # not a keyword Azure knows: ours to answer

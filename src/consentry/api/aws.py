@@ -19,7 +19,17 @@ over https from a host matching ``cert_host_pattern``; otherwise 403 and nothing
 * ``Notification``: the inbound SMS in ``Message`` is handled like ``POST /v1/inbound``,
   ``{"action": ..., "duplicate": ...}``; SNS retries of the same ``inboundMessageId`` are
   processed once.
+* ``Notification`` carrying an SMS event (a configuration set's SNS event destination, on
+  ``topic_arn`` or ``events_topic_arn``): the delivery report of a message consentry sent
+  (``TEXT_DELIVERED``, ``TEXT_BLOCKED``, ...) is stored on it like Twilio's status callback,
+  ``{"delivery_report": true}`` (false: no message of this tenant has that id); an opted-out
+  report also opts the recipient out at that sender (source ``provider``). Idempotent on the
+  message id.
 * ``UnsubscribeConfirmation``: acknowledged, ``{"unsubscribed": true}``.
+
+Sending (the ``aws`` transport) uses ``region``, ``access_key_id`` / ``secret_access_key``
+(write-only; or neither, for the machine's own credentials) and ``configuration_set``; opt-out
+sync uses ``opt_out_list``.
 
 Certificates are fetched by :class:`SnsWeb` (httpx, a timeout, no redirects, cached per URL in a
 bounded cache). Production uses :data:`DEFAULT_WEB`, which only ever speaks https. The one test
@@ -53,6 +63,8 @@ from consentry.domain.numbers import sender_lookup_key, to_e164
 from consentry.errors import InvalidInput, NotFound
 from consentry.providers import aws_sns
 from consentry.providers.aws_sns import Untrusted
+from consentry.providers.delivery_events import aws_event, is_aws_event
+from consentry.providers.keywords import answered_by_provider
 from consentry.service import MAX_INBOUND_BODY, Consentry
 
 router = APIRouter(tags=["providers"])
@@ -78,6 +90,32 @@ class AwsSettingsIn(Strict):
     )
     auto_confirm_subscription: StrictBool = Field(
         default=True, description="confirm the topic's subscription by fetching SubscribeURL"
+    )
+    events_topic_arn: str | None = Field(
+        default=None,
+        max_length=400,
+        description="the SNS topic SMS events (delivery reports) are published to, when it is "
+        "not topic_arn",
+    )
+    region: str | None = Field(
+        default=None, max_length=40, description="for sending: the AWS region, e.g. us-west-2"
+    )
+    access_key_id: str | None = Field(
+        default=None, max_length=128, description="for sending: static credentials (optional)"
+    )
+    secret_access_key: str | None = Field(
+        default=None, max_length=128, description="write-only; with access_key_id"
+    )
+    configuration_set: str | None = Field(
+        default=None, max_length=256, description="for sending: the configuration set (events)"
+    )
+    opt_out_list: str | None = Field(
+        default=None, max_length=256, description="for opt-out sync: the opt-out list name"
+    )
+    provider_answers_keywords: StrictBool = Field(
+        default=False,
+        description="AWS's own keyword handling answers the opt-out keywords (not self-managed "
+        "opt-outs): consentry does not answer those a second time",
     )
 
 
@@ -252,6 +290,21 @@ async def aws_sns_inbound(
         return JSONResponse(error_body("unavailable", str(error)), 503)
     if message["Type"] == aws_sns.UNSUBSCRIBE_CONFIRMATION:
         return JSONResponse({"unsubscribed": True})
+    payload = _message_json(message["Message"])
+    if is_aws_event(payload):
+        event = aws_event(payload)
+        known = await run_in_threadpool(
+            lambda: app.record_delivery_report(
+                tenant,
+                event.message_id,
+                event.status,
+                detail=event.detail if event.status not in ("delivered", "successful") else None,
+                opted_out="AWS reported the recipient opted out at this sender"
+                if event.opted_out
+                else None,
+            )
+        )
+        return JSONResponse({"delivery_report": known})
     sms = parse_sms(message["Message"], tenant.default_region)
     result = await run_in_threadpool(
         app.receive_inbound,
@@ -262,6 +315,13 @@ async def aws_sns_inbound(
         received_at=at,
         provider_message_id=sms.message_id,
     )
+    if (
+        settings.get("provider_answers_keywords")
+        and result.outbox_id is not None
+        and answered_by_provider(PROVIDER, sms.body)
+    ):
+        # AWS has already answered this keyword: a second answer would be one too many.
+        await run_in_threadpool(app.mark_outbox_sent, tenant, result.outbox_id, "provider_replied")
     return JSONResponse({"action": result.action, "duplicate": result.action == "duplicate"})
 
 
@@ -274,6 +334,13 @@ async def _subscription(web: SnsWeb, settings: dict[str, Any], message: dict[str
     if not await run_in_threadpool(web.confirm, url, pattern):
         return JSONResponse(error_body("bad_gateway", "SubscribeURL did not confirm"), 502)
     return JSONResponse({"confirmed": True})
+
+
+def _message_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None  # parse_sms names the problem
 
 
 def _json(raw: bytes) -> Any:
@@ -295,7 +362,7 @@ def _verified(
     app: Consentry, web: SnsWeb, settings: dict[str, Any], message: dict[str, str]
 ) -> datetime:
     """The message's time once it is trusted; :class:`Untrusted` (or :class:`Unavailable`)."""
-    if message["TopicArn"] != settings["topic_arn"]:
+    if message["TopicArn"] not in (settings["topic_arn"], settings.get("events_topic_arn")):
         raise Untrusted(
             f"the message is from topic {message['TopicArn']!r}, not the configured one"
         )

@@ -14,7 +14,16 @@ It is checked before anything else: a delivery without it gets 403 and changes n
   created, delivered alone): answered ``{"validationResponse": <validationCode>}``.
 * ``Microsoft.Communication.SMSReceived``: handled like ``POST /v1/inbound``; a retried delivery
   of the same ``messageId`` is processed once (counted in ``duplicates``).
+* ``Microsoft.Communication.SMSDeliveryReportReceived``: the delivery report of a message
+  consentry sent through the ``azure`` transport, stored on it like Twilio's status callback
+  (counted in ``delivery_reports``; a report for an unknown message id is counted in
+  ``ignored``); a report saying the recipient opted out also opts them out at that sender here
+  (source ``provider``). Idempotent on the message id.
 * Any other event type is acknowledged and ignored (counted in ``ignored``).
+
+Sending (the ``azure`` transport) and opt-out sync use ``connection_string`` (write-only,
+``endpoint=https://<resource>.communication.azure.com/;accesskey=<key>``); ``delivery_reports``
+(default true) asks Azure for delivery reports.
 
 Every event of a delivery is validated before any is processed: one malformed event makes the
 whole delivery 422 (naming it, e.g. ``0.data.from``) and nothing of it is stored.
@@ -30,7 +39,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import Field
+from pydantic import Field, StrictBool
 from starlette.concurrency import run_in_threadpool
 
 from consentry.api.auth import ServiceDep, TenantDep
@@ -40,6 +49,8 @@ from consentry.domain.model import Tenant
 from consentry.domain.numbers import sender_lookup_key, to_e164
 from consentry.errors import InvalidInput, NotFound
 from consentry.providers import zoned_time
+from consentry.providers.delivery_events import AZURE_DELIVERY_REPORT, DeliveryEvent, azure_event
+from consentry.providers.keywords import answered_by_provider
 from consentry.service import MAX_INBOUND_BODY, Consentry
 
 router = APIRouter(tags=["providers"])
@@ -60,6 +71,20 @@ class AzureSettingsIn(Strict):
     )
     reply_via: Literal["outbox"] = Field(
         default="outbox", description="replies stay queued in the outbox for delivery"
+    )
+    connection_string: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="write-only; for sending and opt-out sync: "
+        "endpoint=https://<resource>.communication.azure.com/;accesskey=<key>",
+    )
+    delivery_reports: StrictBool = Field(
+        default=True, description="ask Azure for delivery reports (through Event Grid)"
+    )
+    provider_answers_keywords: StrictBool = Field(
+        default=False,
+        description="Azure's own keyword handling answers STOP/START/HELP: consentry does not "
+        "answer those a second time",
     )
 
 
@@ -91,6 +116,7 @@ class Delivery:
     """One Event Grid delivery, validated: the messages, the handshake code, the rest."""
 
     messages: list[InboundSms] = field(default_factory=list)
+    reports: list[DeliveryEvent] = field(default_factory=list)
     validation_code: str | None = None
     ignored: int = 0
 
@@ -112,6 +138,8 @@ def parse_delivery(payload: Any, region: str) -> Delivery:
             delivery.validation_code = _text(data, "validationCode", f"{index}.data")
         elif kind == SMS_RECEIVED:
             delivery.messages.append(_sms(event, index, region))
+        elif kind == AZURE_DELIVERY_REPORT:
+            delivery.reports.append(azure_event(event, index))
         else:
             delivery.ignored += 1
     if delivery.validation_code is not None and len(payload) > 1:
@@ -148,7 +176,7 @@ async def azure_inbound(
     ] = None,
 ) -> Response:
     """An Event Grid delivery from Azure Communication Services: handshake or inbound SMS."""
-    tenant, expected = await run_in_threadpool(_tenant_and_secret, app, tenant_slug)
+    tenant, settings, expected = await run_in_threadpool(_tenant_and_secret, app, tenant_slug)
     if not _secret_matches(expected, code, secret):
         message = f"the webhook secret (?code= or {SECRET_HEADER}) is missing or wrong"
         return JSONResponse(error_body("forbidden", message), 403)
@@ -156,9 +184,18 @@ async def azure_inbound(
     delivery = await run_in_threadpool(_parse, raw, tenant.default_region)
     if delivery.validation_code is not None:
         return JSONResponse({"validationResponse": delivery.validation_code})
-    received, duplicates = await run_in_threadpool(_receive, app, tenant, delivery.messages)
+    provider_answers = bool(settings.get("provider_answers_keywords"))
+    received, duplicates = await run_in_threadpool(
+        _receive, app, tenant, delivery.messages, provider_answers
+    )
+    reports = await run_in_threadpool(_reports, app, tenant, delivery.reports)
     return JSONResponse(
-        {"received": received, "duplicates": duplicates, "ignored": delivery.ignored}
+        {
+            "received": received,
+            "duplicates": duplicates,
+            "delivery_reports": reports,
+            "ignored": delivery.ignored + len(delivery.reports) - reports,
+        }
     )
 
 
@@ -170,12 +207,12 @@ def _parse(raw: bytes, region: str) -> Delivery:
     return parse_delivery(payload, region)
 
 
-def _tenant_and_secret(app: Consentry, slug: str) -> tuple[Tenant, str]:
+def _tenant_and_secret(app: Consentry, slug: str) -> tuple[Tenant, dict[str, Any], str]:
     tenant = app.get_tenant(slug)
     if tenant.slug != slug:  # get_tenant also accepts ids; the webhook URL names the slug
         raise NotFound(f"no tenant {slug!r}", field="tenant")
-    _settings, secret = app.provider_secret(tenant, PROVIDER)
-    return tenant, secret
+    settings, secret = app.provider_secret(tenant, PROVIDER)
+    return tenant, settings, secret
 
 
 def _secret_matches(expected: str, *given: str | None) -> bool:
@@ -187,7 +224,9 @@ def _secret_matches(expected: str, *given: str | None) -> bool:
     return any(matches)
 
 
-def _receive(app: Consentry, tenant: Tenant, messages: list[InboundSms]) -> tuple[int, int]:
+def _receive(
+    app: Consentry, tenant: Tenant, messages: list[InboundSms], provider_answers: bool
+) -> tuple[int, int]:
     received = duplicates = 0
     for sms in messages:
         result = app.receive_inbound(
@@ -202,7 +241,31 @@ def _receive(app: Consentry, tenant: Tenant, messages: list[InboundSms]) -> tupl
             duplicates += 1
         else:
             received += 1
+            if (
+                provider_answers
+                and result.outbox_id is not None
+                and answered_by_provider(PROVIDER, sms.body)
+            ):
+                # Azure has already answered this keyword: a second answer would be one too many.
+                app.mark_outbox_sent(tenant, result.outbox_id, "provider_replied")
     return received, duplicates
+
+
+def _reports(app: Consentry, tenant: Tenant, reports: list[DeliveryEvent]) -> int:
+    """Store each delivery report on its message; how many concerned a message of this tenant."""
+    known = 0
+    for report in reports:
+        failed = report.status not in ("delivered",)
+        known += app.record_delivery_report(
+            tenant,
+            report.message_id,
+            report.status,
+            detail=report.detail if failed else None,
+            opted_out="Azure reported the recipient opted out at this sender"
+            if report.opted_out
+            else None,
+        )
+    return known
 
 
 def _data(event: dict[str, Any], index: int) -> dict[str, Any]:
