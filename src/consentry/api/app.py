@@ -19,6 +19,7 @@ from consentry.api import (
     messages,
     optouts,
     registry,
+    screen,
     webhooks,
 )
 from consentry.service import Consentry
@@ -52,6 +53,7 @@ def create_app(
     app.include_router(messages.router)
     app.include_router(decisions.router)  # the decisions log (issue #8)
     app.include_router(lint.router)
+    app.include_router(screen.router)  # bulk screening (issue #11)
     app.include_router(aws.router)  # before webhooks: /v1/providers/aws is its own route
     app.include_router(azure.router)  # before webhooks: /v1/providers/azure is its own route
     app.include_router(webhooks.router)

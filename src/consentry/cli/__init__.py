@@ -12,6 +12,7 @@ from consentry.cli._common import app
 # Imported for their side effect (registering commands), in the order `consentry --help` lists them.
 # isort: off
 from consentry.cli import server, registry, optouts, inbound, ledger, gate  # noqa: F401
+from consentry.cli import screen, bench  # noqa: F401  (bulk screening, issue #11)
 from consentry.cli import users  # noqa: F401  (admin console users, issue #8)
 from consentry.cli import sync  # noqa: F401  (optouts sync, issue #7)
 # isort: on

@@ -28,11 +28,12 @@ from consentry.service._results import (
     ScopeRef,
 )
 from consentry.service._review import ReviewLayer
+from consentry.service._screen import ScreenLayer  # bulk screening (issue #11)
 from consentry.service._sync import SyncLayer  # provider integration (issue #7)
 from consentry.service._users import UsersLayer  # admin console (issue #8)
 
 
-class Consentry(UsersLayer, ConsoleLayer, SyncLayer, DecisionsLayer, ReviewLayer):
+class Consentry(UsersLayer, ConsoleLayer, SyncLayer, ScreenLayer, DecisionsLayer, ReviewLayer):
     """The consentry service over one database.
 
     >>> app = Consentry("sqlite:///var/consentry.db")   # doctest: +SKIP

@@ -6,6 +6,10 @@ reads the tenant's version stamp, one small query, and loads only what changed s
 recipients whose ledger events are new, the sends numbered after the last one it saw, the new
 replies). A registry change or a purge reloads the tenant. Writes from other processes (the CLI,
 a second server) are therefore seen by the next check; nothing is ever read per message.
+
+Opt-outs are not copied into the gate state: ``GateState.optouts`` is a view of the process's
+suppression index (roaring bitmaps, see :mod:`consentry.index`), which the service catches up
+from the opt-out change log whenever the tenant's ledger head has moved.
 """
 
 from __future__ import annotations
@@ -25,14 +29,14 @@ from consentry.domain import content, timing
 from consentry.domain.catalogue import catalogue
 from consentry.domain.consent import ConsentState
 from consentry.domain.history import SendHistory, SendRecord, fingerprint
-from consentry.domain.model import Program, Scope, Tenant
+from consentry.domain.model import Program, Tenant
 from consentry.domain.numbers import sender_lookup_key, to_e164
 from consentry.domain.policy import CATEGORIES, Decision, GateState, OutgoingMessage, check_send
 from consentry.errors import ConsentryError, InvalidInput, NotFound
+from consentry.index.views import TenantOptOuts
 from consentry.service._delivery import DeliveryLayer
 from consentry.store import consents as consent_store
 from consentry.store import decisions as decision_store
-from consentry.store import optouts as optout_store
 from consentry.store import registry, sends
 from consentry.store.sends import Versions
 
@@ -264,9 +268,7 @@ class GateLayer(DeliveryLayer):
             **{p: p for p in programs},
         }
         gate.horizon = _horizon(programs.values())
-        optouts: dict[str, set[Scope]] = {}
-        for optout in optout_store.iterate(conn, tenant.id):
-            optouts.setdefault(optout.recipient, set()).add(optout.scope)
+        optouts = TenantOptOuts(self._suppression(), tenant.id)  # caught up just now
         consents: dict[tuple[str, str], ConsentState] = {
             (state.recipient, state.program_id): state
             for state in consent_store.iterate(conn, tenant.id)
@@ -314,6 +316,7 @@ class GateLayer(DeliveryLayer):
         before = gate.versions
         assert state is not None and before is not None
         if stamp.ledger_seq != before.ledger_seq:
+            self._catch_up_index()  # the opt-outs (the change log commits with the ledger)
             changed = sends.recipients_changed(conn, tenant_id, before.ledger_seq)
             _replace_recipients(conn, tenant_id, state, changed)
         if sends_too and stamp.send_seq != before.send_seq:
@@ -378,22 +381,14 @@ def _record_of(message: OutgoingMessage) -> SendRecord:
 def _replace_recipients(
     conn: sa.Connection, tenant_id: str, state: GateState, recipients: Iterable[str]
 ) -> None:
-    """Reload the opt-outs and consents of ``recipients`` from the store's derived tables."""
+    """Reload the consents of ``recipients`` from the store (opt-outs: the suppression index)."""
     numbers = list(recipients)
-    optouts = state.optouts
     consents = state.consents
-    assert isinstance(optouts, dict) and isinstance(consents, dict)
-    current = optout_store.current(conn, tenant_id, numbers)
+    assert isinstance(consents, dict)
     fresh = consent_store.states_of_recipients(conn, tenant_id, numbers)
     gone = set(numbers)
     for key in [key for key in consents if key[0] in gone]:
         del consents[key]
-    for number in numbers:
-        rows = current.get(number)
-        if rows:
-            optouts[number] = {row.scope for row in rows}
-        else:
-            optouts.pop(number, None)
     consents.update(fresh)
 
 

@@ -26,6 +26,7 @@ from consentry.errors import InvalidInput, InvalidNumber
 from consentry.service._checks import (
     found,
 )
+from consentry.service._index import IndexLayer
 from consentry.service._results import (
     ImportReport,
     RecipientHistory,
@@ -34,7 +35,6 @@ from consentry.service._results import (
     ScopeRef,
     _Target,
 )
-from consentry.service._settings import SettingsLayer
 from consentry.store import (
     ledger,
     registry,
@@ -44,7 +44,7 @@ from consentry.store import optouts as optout_store
 _GUARDED = (OptOutSource.API, OptOutSource.CLI, OptOutSource.CONSOLE)
 
 
-class OptOutsLayer(SettingsLayer):
+class OptOutsLayer(IndexLayer):
     """The opt-out database: add, remove, check, import, export, history; the ledger writes behind them."""
 
     def add_optouts(
@@ -81,6 +81,7 @@ class OptOutsLayer(SettingsLayer):
                 conn, tenant.id, again, target.scope, now, source=source.value, reason=reason
             )
             consenting.append(conn, tenant.id, head, revoked, now)
+        self._catch_up_index()  # this process sees its own change at once
         changed = set(new)
         return [
             status
@@ -132,6 +133,7 @@ class OptOutsLayer(SettingsLayer):
             self._remove(
                 conn, tenant, head, [(n, target.scope) for n in lifted], source, now, actor, reason
             )
+        self._catch_up_index()  # this process sees its own change at once
         changed = set(lifted)
         results = []
         for status in parsed:
@@ -165,13 +167,13 @@ class OptOutsLayer(SettingsLayer):
         parsed = self._parse_recipients(tenant, recipients)
         with self._read() as conn:
             target = self._target(conn, tenant, sender, scope)
-            state = optout_store.current(conn, tenant.id, _valid(parsed))
+        index = self._suppression()  # in memory, caught up: no query per number
         results = []
         for status in parsed:
             if status.to is None:
                 results.append(status)
                 continue
-            found = _covering(state.get(status.to, []), target.covering)
+            found = _ordered(index.scopes_of(tenant.id, status.to) & target.covering)
             results.append(
                 RecipientStatus(
                     input=status.input,
@@ -225,6 +227,7 @@ class OptOutsLayer(SettingsLayer):
             state = optout_store.current(conn, tenant.id, unique)
             new = _not_yet_in(state, unique, target.scope)
             self._append_optouts(conn, tenant, head, new, target.scope, source, now, actor, reason)
+        self._catch_up_index()  # this process sees its own change at once
         return ImportReport(total, len(new), len(unique) - len(new), duplicates)
 
     def export_optouts(self, tenant: Tenant) -> Iterator[OptOut]:
@@ -324,7 +327,7 @@ class OptOutsLayer(SettingsLayer):
             optout_store.OPT_OUT_REMOVED, pairs, source, occurred_at, actor, reason, inbound_id
         )
         head, _ = ledger.append(conn, tenant.id, head, events, self.now())
-        optout_store.delete(conn, tenant.id, pairs)
+        optout_store.delete(conn, tenant.id, pairs, occurred_at)
         return head
 
     def _lift_for_fresh_consent(
@@ -476,3 +479,8 @@ def _valid(parsed: Sequence[RecipientStatus]) -> list[str]:
 
 def _covering(found: Sequence[OptOut], covering: frozenset[Scope]) -> tuple[Scope, ...]:
     return tuple(optout.scope for optout in found if optout.scope in covering)
+
+
+def _ordered(found: frozenset[Scope]) -> tuple[Scope, ...]:
+    """Scopes in the store's order (kind, then id), as ``_covering`` returns them."""
+    return tuple(sorted(found, key=lambda scope: (scope.kind.value, scope.id)))

@@ -1,24 +1,38 @@
-"""Reads and writes of the current opt-out state (the ``optouts`` table).
+"""Reads and writes of the current opt-out state (the ``optouts`` table) and its change log.
 
 The state is derived from the ledger: the service changes it only in the same transaction that
-appends the matching ``opt_out_added`` / ``opt_out_removed`` event.
+appends the matching ``opt_out_added`` / ``opt_out_removed`` event. Every insert and delete here
+also appends one row per changed (recipient, scope) to ``optout_changes``, in the same
+transaction, which every process's suppression index follows (see ``consentry.index``).
+
+Commit order of change ids: the writer takes the next ids (max + 1 ...) while it holds a lock
+it keeps until commit: on SQLite the database's one write lock (``BEGIN IMMEDIATE``), on
+PostgreSQL the transaction-level advisory lock :data:`CHANGE_LOCK`, taken just before. So a change
+id never becomes visible after a higher one, and a follower that has seen id N never has to look
+below N again. The cost on PostgreSQL: opt-out writers of different tenants queue for the tail of
+each other's transactions (from their first change row to commit). The same transaction sends
+``NOTIFY consentry_optout_changes`` with the highest id, which PostgreSQL delivers at commit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from consentry.domain.model import OptOut, OptOutEvent, OptOutSource, Scope, ScopeKind
 from consentry.store import ledger
-from consentry.store.tables import consent_events, latest_time, optouts
+from consentry.store.tables import consent_events, latest_time, optout_changes, optouts
 
 OPT_OUT_ADDED = "opt_out_added"
 OPT_OUT_REMOVED = "opt_out_removed"
 _CHUNK = 500
+NOTIFY_CHANNEL = "consentry_optout_changes"
+REDACTED = "redacted"  # the op of a change-log row whose number a purge removed
+# pg_advisory_xact_lock key serialising change-id assignment with commit ("cOnsentrY").
+CHANGE_LOCK = 0x634F6E73656E7459
 
 
 def current(
@@ -38,7 +52,10 @@ def current(
 
 
 def insert(conn: sa.Connection, tenant_id: str, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert opt-outs: each row has recipient, scope, source, event_id, created_at."""
+    """Insert opt-outs: each row has recipient, scope, source, event_id, created_at.
+
+    Each is logged as an ``add`` change in the same transaction.
+    """
     if rows:
         conn.execute(
             sa.insert(optouts),
@@ -55,12 +72,24 @@ def insert(conn: sa.Connection, tenant_id: str, rows: Sequence[dict[str, Any]]) 
                 for row in rows
             ],
         )
+        _log_changes(
+            conn,
+            tenant_id,
+            [(row["recipient"], row["scope"], "add", row["created_at"]) for row in rows],
+        )
 
 
-def delete(conn: sa.Connection, tenant_id: str, pairs: Sequence[tuple[str, Scope]]) -> None:
-    """Delete the opt-outs of the given (recipient, scope) pairs."""
+def delete(
+    conn: sa.Connection,
+    tenant_id: str,
+    pairs: Sequence[tuple[str, Scope]],
+    at: datetime | None = None,
+) -> None:
+    """Delete the opt-outs of the given (recipient, scope) pairs; log each deleted one."""
+    when = at or datetime.now(UTC)
+    deleted: list[tuple[str, Scope, str, datetime]] = []
     for recipient, scope in pairs:
-        conn.execute(
+        result = conn.execute(
             sa.delete(optouts).where(
                 optouts.c.tenant_id == tenant_id,
                 optouts.c.recipient == recipient,
@@ -68,6 +97,110 @@ def delete(conn: sa.Connection, tenant_id: str, pairs: Sequence[tuple[str, Scope
                 optouts.c.scope_id == scope.id,
             )
         )
+        if result.rowcount:
+            deleted.append((recipient, scope, "remove", when))
+    _log_changes(conn, tenant_id, deleted)
+
+
+def _log_changes(
+    conn: sa.Connection, tenant_id: str, changes: Sequence[tuple[str, Scope, str, datetime]]
+) -> None:
+    """Append ``(recipient, scope, op, at)`` changes to the change log (see the module doc)."""
+    if not changes:
+        return
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(CHANGE_LOCK)))
+    first = last_change_id(conn) + 1
+    conn.execute(
+        sa.insert(optout_changes),
+        [
+            {
+                "tenant_id": tenant_id,
+                "change_id": first + offset,
+                "recipient": recipient,
+                "scope_kind": scope.kind.value,
+                "scope_id": scope.id,
+                "op": op,
+                "changed_at": at,
+            }
+            for offset, (recipient, scope, op, at) in enumerate(changes)
+        ],
+    )
+    if postgres:
+        last = str(first + len(changes) - 1)
+        conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, last)))
+
+
+def redact_changes(conn: sa.Connection, tenant_id: str, recipients: Sequence[str]) -> int:
+    """Blank the number in the change-log rows of purged ``recipients``; return how many.
+
+    For the retention purge, which removes only recipients with no opt-out in force. The rows
+    stay (so change ids are never reused) with ``op = 'redacted'``, which followers skip: the
+    recipient's adds and removes cancel out anyway.
+    """
+    redacted = 0
+    for start in range(0, len(recipients), _CHUNK):
+        redacted += conn.execute(
+            sa.update(optout_changes)
+            .where(
+                optout_changes.c.tenant_id == tenant_id,
+                optout_changes.c.recipient.in_(recipients[start : start + _CHUNK]),
+            )
+            .values(recipient="", op=REDACTED)
+        ).rowcount
+    return redacted
+
+
+def last_change_id(conn: sa.Connection) -> int:
+    """The newest committed change id of the opt-out change log (0 when it is empty)."""
+    query = sa.select(sa.func.max(optout_changes.c.change_id))
+    return int(conn.execute(query).scalar() or 0)
+
+
+def changes_after(conn: sa.Connection, change_id: int, limit: int = 100_000) -> list[Any]:
+    """Up to ``limit`` changes of every tenant after ``change_id``, oldest first.
+
+    Rows have change_id, tenant_id, recipient, scope_kind, scope_id, op. This is the one read
+    of the log that spans tenants: it feeds the process-wide suppression index, which keeps each
+    tenant's numbers apart.
+    """
+    query = (
+        sa.select(
+            optout_changes.c.change_id,
+            optout_changes.c.tenant_id,
+            optout_changes.c.recipient,
+            optout_changes.c.scope_kind,
+            optout_changes.c.scope_id,
+            optout_changes.c.op,
+        )
+        .where(optout_changes.c.change_id > change_id)
+        .order_by(optout_changes.c.change_id)
+        .limit(limit)
+    )
+    return list(conn.execute(query))
+
+
+def scope_groups(conn: sa.Connection) -> list[tuple[str, Scope]]:
+    """Every (tenant, scope) that holds at least one opt-out (for building the index)."""
+    query = sa.select(optouts.c.tenant_id, optouts.c.scope_kind, optouts.c.scope_id).distinct()
+    return [
+        (row.tenant_id, Scope(ScopeKind(row.scope_kind), row.scope_id))
+        for row in conn.execute(query)
+    ]
+
+
+def recipients_in_scope(
+    conn: sa.Connection, tenant_id: str, scope: Scope, batch: int = 200_000
+) -> Iterator[Sequence[str]]:
+    """The opted-out recipients of one tenant scope, in batches (for building the index)."""
+    query = sa.select(optouts.c.recipient).where(
+        optouts.c.tenant_id == tenant_id,
+        optouts.c.scope_kind == scope.kind.value,
+        optouts.c.scope_id == scope.id,
+    )
+    result = conn.execution_options(yield_per=batch).execute(query)
+    yield from result.scalars().partitions(batch)
 
 
 def iterate(conn: sa.Connection, tenant_id: str, batch: int = 5000) -> Iterator[OptOut]:

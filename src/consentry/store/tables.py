@@ -407,6 +407,26 @@ admin_login_failures = sa.Table(
     sa.Index("ix_admin_login_failures_email", "tenant_id", "email", "failed_at"),
 )
 
+# --- Suppression index (issue #11): the opt-out change log every process follows -------------
+
+optout_changes = sa.Table(
+    "optout_changes",
+    metadata,
+    # One row per change of the ``optouts`` table, written in the same transaction. The change id
+    # is global, grows monotonically and commits in order: the writer takes max + 1 while it holds
+    # the database's single write lock (SQLite) or a transaction-level advisory lock until commit
+    # (PostgreSQL). So a follower that has applied every change up to N only needs those after N.
+    # Rows are never deleted (ids are never reused).
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("change_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("recipient", sa.String(16), nullable=False),
+    sa.Column("scope_kind", sa.String(16), nullable=False),
+    sa.Column("scope_id", sa.String(40), nullable=False),
+    sa.Column("op", sa.String(8), nullable=False),  # add | remove
+    sa.Column("changed_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_optout_changes_change_id", "change_id", unique=True),
+)
+
 # --- Decisions log (issue #8): the send gate's refusals, with the rules that made them (0013) ---
 
 decisions = sa.Table(
