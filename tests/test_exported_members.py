@@ -10,6 +10,7 @@ def test_all_is_sorted_and_complete() -> None:
     exported = {name for name in dir(consentry) if not name.startswith("_")}
     public_modules = {
         "api",
+        "archive",
         "cli",
         "consenting",
         "domain",

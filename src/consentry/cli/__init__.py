@@ -15,6 +15,7 @@ from consentry.cli import server, registry, optouts, inbound, ledger, gate  # no
 from consentry.cli import screen, bench  # noqa: F401  (bulk screening, issue #11)
 from consentry.cli import users  # noqa: F401  (admin console users, issue #8)
 from consentry.cli import sync  # noqa: F401  (optouts sync, issue #7)
+from consentry.cli import archive, keys  # noqa: F401  (backup and restore, key revocation, #9)
 # isort: on
 
 

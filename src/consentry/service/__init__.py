@@ -10,6 +10,7 @@ one before: ``_base`` (engine, clock) < ``_tenants`` < ``_registry`` < ``_settin
 ``_consents`` < ``_inbound`` < ``_providers`` < ``_delivery`` < ``_gate`` < ``_review``.
 """
 
+from consentry.service._archive import ArchiveLayer  # backup and restore (issue #9)
 from consentry.service._base import Clock, utc_now
 from consentry.service._console import ConsoleLayer  # admin console (issue #8)
 from consentry.service._decisions import DecisionsLayer  # decisions log (issue #8)
@@ -33,7 +34,9 @@ from consentry.service._sync import SyncLayer  # provider integration (issue #7)
 from consentry.service._users import UsersLayer  # admin console (issue #8)
 
 
-class Consentry(UsersLayer, ConsoleLayer, SyncLayer, ScreenLayer, DecisionsLayer, ReviewLayer):
+class Consentry(
+    UsersLayer, ConsoleLayer, ArchiveLayer, SyncLayer, ScreenLayer, DecisionsLayer, ReviewLayer
+):
     """The consentry service over one database.
 
     >>> app = Consentry("sqlite:///var/consentry.db")   # doctest: +SKIP
