@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_optout_check.py
 	$(BIN)/python bench/bench_consent_events.py
 	$(BIN)/python bench/bench_send_gate.py
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

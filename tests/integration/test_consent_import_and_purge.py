@@ -131,6 +131,8 @@ def test_purge_redacts_only_ended_old_relationships_and_the_chain_still_verifies
     app.receive_inbound(tenant, "+12065550100", ended, "STOP")
     app.remove_optouts(tenant, [ended], scope=ScopeRef(ScopeKind.PROGRAM, program.id))
     app.add_optouts(tenant, [opted_out], scope=ScopeRef(ScopeKind.TENANT))
+    # A refused message to the ended relationship: the decisions log names the number too.
+    assert not app.check_send(tenant, "+12065550100", ended, program.id, "Acme: hi").allowed
     clock.now = start + timedelta(days=365 * 6)
     app.record_consent(tenant, recent, program.id, medium="web_form", disclosure_text=DISCLOSURE)
 
@@ -138,6 +140,9 @@ def test_purge_redacts_only_ended_old_relationships_and_the_chain_still_verifies
     result = app.purge(tenant)
     assert result["recipients"] == 1
     assert result["events"] == 4  # grant, STOP's opt-out and revocation, opt-out removal
+    assert result["optout_changes"] == 2  # the STOP's add and the removal, number blanked
+    assert result["decisions"] == 1
+    assert app.list_decisions(tenant, recipient=ended) == []
     assert app.recipient_events(tenant, ended)[1] == []
     for number in (opted_out, live, recent):
         assert app.recipient_events(tenant, number)[1], number

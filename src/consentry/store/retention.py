@@ -12,7 +12,17 @@ import sqlalchemy as sa
 
 from consentry.domain.consent import ConsentStatus
 from consentry.store import ledger
-from consentry.store.tables import consent_events, consents, inbound, optouts, outbox, sends
+from consentry.store import optouts as optout_store
+from consentry.store.tables import (
+    consent_events,
+    consents,
+    decision_rules,
+    decisions,
+    inbound,
+    optouts,
+    outbox,
+    sends,
+)
 
 
 def purgeable(conn: sa.Connection, tenant_id: str, cutoff: datetime) -> list[str]:
@@ -45,7 +55,7 @@ def purge(
         "recipients": len(recipients),
         "events": ledger.redact(conn, tenant_id, recipients, now),
     }
-    deleted_states = deleted_inbound = deleted_outbox = deleted_sends = 0
+    deleted_states = deleted_inbound = deleted_outbox = deleted_sends = deleted_decisions = 0
     for start in range(0, len(recipients), 500):
         chunk = recipients[start : start + 500]
         deleted_states += conn.execute(
@@ -74,7 +84,30 @@ def purge(
                 sends.c.sent_at < cutoff,
             )
         ).rowcount
+        refused = sa.select(decisions.c.decision_id).where(
+            decisions.c.tenant_id == tenant_id,
+            decisions.c.recipient.in_(chunk),
+            decisions.c.decided_at < cutoff,
+        )
+        conn.execute(
+            sa.delete(decision_rules).where(
+                decision_rules.c.tenant_id == tenant_id, decision_rules.c.decision_id.in_(refused)
+            )
+        )
+        deleted_decisions += conn.execute(
+            sa.delete(decisions).where(
+                decisions.c.tenant_id == tenant_id,
+                decisions.c.recipient.in_(chunk),
+                decisions.c.decided_at < cutoff,
+            )
+        ).rowcount
     counts.update(
-        consents=deleted_states, inbound=deleted_inbound, outbox=deleted_outbox, sends=deleted_sends
+        consents=deleted_states,
+        inbound=deleted_inbound,
+        outbox=deleted_outbox,
+        sends=deleted_sends,
+        decisions=deleted_decisions,
+        # The opt-out change log keeps its rows (ids are never reused) without the number.
+        optout_changes=optout_store.redact_changes(conn, tenant_id, recipients),
     )
     return counts
