@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from consentry import logs
 from consentry._version import __version__
 from consentry.api import (
     aws,
@@ -15,6 +16,7 @@ from consentry.api import (
     errors,
     inbound,
     keywords,
+    limits,
     lint,
     messages,
     optouts,
@@ -29,22 +31,34 @@ from consentry.web.optin import DEFAULT_RATE_LIMITS, OptInLimits
 
 
 def create_app(
-    service: Consentry, *, optin_rate_limits: tuple[str, str] = DEFAULT_RATE_LIMITS
+    service: Consentry,
+    *,
+    optin_rate_limits: tuple[str, str] = DEFAULT_RATE_LIMITS,
+    api_rate_limit: str | None = limits.DEFAULT_API_RATE_LIMIT,
+    max_body_bytes: int = limits.DEFAULT_MAX_BODY_BYTES,
+    body_limits: dict[str, int | None] | None = None,
 ) -> FastAPI:
     """Build the HTTP application around an (already migrated) service.
 
     ``optin_rate_limits``: submissions of the hosted opt-in form allowed per IP address and per
-    phone number (``limits`` notation, e.g. ``"20/minute"``).
+    phone number (``limits`` notation, e.g. ``"20/minute"``). ``api_rate_limit``: authenticated
+    requests per tenant (``None``: unlimited); ``max_body_bytes`` / ``body_limits``: request body
+    sizes (413 beyond; see :mod:`consentry.api.limits`).
     """
     app = FastAPI(
         title="consentry",
         version=__version__,
         description="Self-hosted SMS compliance engine: opt-out database, STOP/START/HELP, "
         "consent ledger, send gate. Authenticate with `Authorization: Bearer <API key>`.",
+        responses=errors.ERROR_RESPONSES,
     )
     app.state.service = service
     app.state.optin_limits = OptInLimits(*optin_rate_limits)
     errors.install(app)
+    logs.install()  # phone numbers masked in the access log
+    limits.install(
+        app, rate_limit=api_rate_limit, max_body_bytes=max_body_bytes, body_limits=body_limits
+    )
     app.include_router(registry.router)
     app.include_router(optouts.router)
     app.include_router(inbound.router)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from consentry.api.limits import enforce_rate_limit
 from consentry.domain.model import Tenant
 from consentry.errors import AuthenticationError
 from consentry.service import Consentry
@@ -27,7 +28,9 @@ def current_tenant(
     """The tenant whose API key authorises this request."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError("missing API key: send Authorization: Bearer <key>")
-    return service(request).authenticate(credentials.credentials)
+    tenant = service(request).authenticate(credentials.credentials)
+    enforce_rate_limit(request, tenant)
+    return tenant
 
 
 ServiceDep = Annotated[Consentry, Depends(service)]

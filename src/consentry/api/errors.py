@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
 from consentry.errors import (
@@ -25,6 +27,35 @@ _STATUS: tuple[tuple[type[ConsentryError], int], ...] = (
 )
 
 
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorOut(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in (
+        (400, "Bad request"),
+        (401, "Missing, malformed or revoked API key"),
+        (404, "Not found in this tenant"),
+        (409, "Conflict: already taken"),
+        (413, "Request body too large"),
+        (422, "Invalid input: the field and the problem"),
+        (429, "Too many requests from this tenant (see Retry-After)"),
+    )
+}
+"""The error responses documented on every route of the OpenAPI schema."""
+
+
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     """The JSON body of an error response."""
     return {"error": {"code": code, "message": message, **extra}}
@@ -37,6 +68,19 @@ def status_of(error: ConsentryError) -> int:
 
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into the JSON shape above."""
+
+    @app.exception_handler(DataError)
+    async def _data_error(_request: Request, _exc: DataError) -> JSONResponse:
+        # Input the database cannot store or compare, which validation let through: on
+        # PostgreSQL, a NUL character in any text (SQLite accepts it). The transaction is rolled
+        # back; the SQL is not shown.
+        return JSONResponse(
+            error_body(
+                "invalid_input",
+                "a value cannot be stored (text may not contain NUL characters)",
+            ),
+            status_code=422,
+        )
 
     @app.exception_handler(ConsentryError)
     async def _consentry_error(_request: Request, exc: ConsentryError) -> JSONResponse:

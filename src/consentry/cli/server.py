@@ -86,14 +86,20 @@ def serve(
 ) -> None:
     """Run the HTTP API (migrations are applied first). Example: consentry serve --port 8000"""
     import os
+    import signal
+    import sys
 
     import uvicorn
 
     from consentry.api import create_app
+    from consentry.logs import redacted_url
 
+    # SIGTERM: uvicorn stops accepting, gives requests in flight up to 30 s to finish, then
+    # re-raises the signal: exit 0 then (a clean stop), not "killed by SIGTERM"
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     service = _service(database)
     out.print(
-        f"consentry {__version__} on http://{host}:{port} (database {service.database_url}, "
+        f"consentry {__version__} on http://{host}:{port} (database {redacted_url(service.database_url)}, "
         f"{workers} worker{'s' if workers > 1 else ''})"
     )
     if deliver:
@@ -111,7 +117,13 @@ def serve(
 
         threading.Thread(target=deliver_forever, name="outbox", daemon=True).start()
     if workers == 1:
-        uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(service),
+            host=host,
+            port=port,
+            log_level="info",
+            timeout_graceful_shutdown=30,
+        )
         return
     if not deliver:
         service.close()
@@ -123,6 +135,7 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        timeout_graceful_shutdown=30,
     )
 
 

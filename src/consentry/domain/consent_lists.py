@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 
-from consentry.domain.optout_lists import PHONE_COLUMNS
+from consentry.domain.optout_lists import PHONE_COLUMNS, csv_rows
 from consentry.errors import InvalidInput
 
 CONSENT_COLUMNS = (
@@ -29,7 +28,7 @@ def read_consent_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str
     known columns (:data:`CONSENT_COLUMNS`) are optional and unknown ones are refused, so that a
     misspelt column cannot silently drop evidence.
     """
-    reader = csv.reader(lines)
+    reader = csv_rows(lines)
     header = next(reader, None)
     if header is None:
         return

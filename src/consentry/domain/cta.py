@@ -389,7 +389,13 @@ class _Close:
     anchor: tuple[int, int, str] | None  # link text start (offset, part), its target
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _read_html(markup: str) -> _Doc:
+    # BeautifulSoup encodes the markup to UTF-8, which a lone surrogate (possible in JSON input)
+    # cannot be: it becomes U+FFFD, one character for one, so offsets stay true.
+    markup = _LONE_SURROGATE.sub("\ufffd", markup)
     try:
         soup = BeautifulSoup(markup, "html.parser")
     except ParserRejectedMarkup as error:

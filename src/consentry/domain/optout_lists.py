@@ -37,7 +37,7 @@ def read_numbers(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
     first = next(iterator, None)
     if first is None:
         return
-    header = next(csv.reader([first]))
+    header = next(csv_rows([first]), [])
     columns = [name.strip().lower().lstrip("\ufeff") for name in header]
     phone_index = next((i for i, name in enumerate(columns) if name in PHONE_COLUMNS), None)
     looks_like_header = not any(ch.isdigit() for ch in first)
@@ -54,11 +54,24 @@ def read_numbers(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
             )
         yield from _plain(first, iterator)
         return
-    for offset, row in enumerate(csv.reader(iterator), start=2):
+    for offset, row in enumerate(csv_rows(iterator, start=2), start=2):
         if not row or all(not cell.strip() for cell in row):
             continue
         value = row[phone_index].strip() if phone_index < len(row) else ""
         yield offset, value
+
+
+def csv_rows(lines: Iterable[str], start: int = 1) -> Iterator[list[str]]:
+    """``csv.reader`` whose errors (a stray carriage return inside a field, ...) are
+    :class:`InvalidInput` naming the line (``start``: the file's line number of the first
+    line given), not a crash."""
+    reader = csv.reader(lines)
+    try:
+        yield from reader
+    except csv.Error as error:
+        raise InvalidInput(
+            f"line {start + reader.line_num - 1} is not readable as CSV: {error}", field="file"
+        ) from error
 
 
 def _plain(first: str, rest: Iterator[str]) -> Iterator[tuple[int, str]]:

@@ -1,0 +1,64 @@
+"""Start ``consentry serve`` as a real process on a free 127.0.0.1 port (shared by the tests of
+this directory and ``bench/bench_load.py``)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_server(
+    database_url: str,
+    port: int,
+    *,
+    output: Path | None = None,
+    extra: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """``consentry serve`` on ``port``, once ``/healthz`` answers; its stdout and stderr go to
+    ``output`` (or nowhere)."""
+    sink = output.open("ab") if output is not None else subprocess.DEVNULL
+    try:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "consentry.cli",
+                "serve",
+                "--database",
+                database_url,
+                "--port",
+                str(port),
+                *extra,
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+    finally:
+        if output is not None:
+            sink.close()  # type: ignore[union-attr]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with {server.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.05)
+    server.kill()
+    raise RuntimeError("the server did not start")
