@@ -32,18 +32,19 @@ class Account:
     brand: Brand
     program: Program
     emails: dict[str, str] = field(default_factory=dict)
+    api_key: str = ""
 
 
 def make_account(service: Consentry, name: str = "Acme") -> Account:
     service.password_hasher = LIGHT_HASHER
     slug = f"{name.lower()}-{secrets.token_hex(4)}"
-    tenant, _key = service.create_tenant(f"{name} {slug[-8:]}", slug=slug)
+    tenant, key = service.create_tenant(f"{name} {slug[-8:]}", slug=slug)
     brand = service.create_brand(tenant, f"{name} Coffee", "help@acme.example", slug="coffee")
     program = service.create_program(
         tenant, brand.id, f"{name} alerts", slug="alerts", category="informational"
     )
     service.create_sender(tenant, SENDER, "long_code", programs=[program.id], verified=True)
-    account = Account(tenant, brand, program)
+    account = Account(tenant, brand, program, api_key=key)
     for role in ROLES:
         email = f"{role}@{slug}.example"
         service.create_user(tenant, email, role, PASSWORD)
@@ -129,3 +130,47 @@ def signed_in(base_url: str, account: Account, role: str) -> Iterator[httpx.Clie
         response = log_in(client, account.tenant.slug, account.emails[role])
         assert response.status_code == 303, response.text
         yield client
+
+
+# --- refused messages (the decisions log) ------------------------------------------------------
+
+MARKETING_SENDER = "+12065550109"
+CONSENT_TEXT = (
+    "Acme alerts: order updates, up to 4 msgs/month. Msg&data rates may apply. "
+    "Reply STOP to cancel."
+)
+NO_CONSENT = "+14255550111"  # never opted in: CONSENT-MISSING
+OPTED_OUT = "+14255550112"  # opted out of everything: OPTOUT-ACTIVE
+NIGHT_OWL = "+14255550114"  # a marketing message at 3 a.m. in Seattle: TIME-QUIET-HOURS
+
+
+def refuse_some(service: Consentry, account: Account) -> None:
+    """Have the send gate refuse three messages of ``account``: two blocks and one deferral."""
+    from zoneinfo import ZoneInfo
+
+    from consentry.domain.model import ScopeKind
+    from consentry.service import ScopeRef
+
+    tenant = account.tenant
+    body = "Acme Coffee: your order shipped. Reply STOP to opt out, HELP for help."
+    service.check_send(tenant, SENDER, NO_CONSENT, account.program.id, body)
+    service.add_optouts(tenant, [OPTED_OUT], scope=ScopeRef(ScopeKind.TENANT))
+    service.check_send(tenant, SENDER, OPTED_OUT, account.program.id, body)
+    deals = service.create_program(
+        tenant, account.brand.id, "Deals", slug="deals", category="marketing"
+    )
+    service.create_sender(tenant, MARKETING_SENDER, "long_code", programs=[deals.id], verified=True)
+    service.record_consent(
+        tenant, NIGHT_OWL, deals.id, medium="web_form", disclosure_text=CONSENT_TEXT
+    )
+    night = (datetime.now(ZoneInfo("America/Los_Angeles")) + timedelta(days=1)).replace(
+        hour=3, minute=0, second=0, microsecond=0
+    )
+    service.check_send(
+        tenant,
+        MARKETING_SENDER,
+        NIGHT_OWL,
+        deals.id,
+        "Acme Coffee: 10% off today. Reply STOP to opt out, HELP for help.",
+        at=night.astimezone(UTC),
+    )

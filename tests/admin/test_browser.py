@@ -125,7 +125,7 @@ def test_dashboard_on_a_wide_screen(
         page.get_by_label("E-mail address").fill(account.emails["auditor"])
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
-        assert page.locator("svg.chart").count() == 3
+        assert page.locator("svg.chart").count() == 4
         assert page.get_by_role("img", name="Inbound replies per day, by kind").is_visible()
         assert _metric(page, "opt_outs") == "1"
         assert page.locator("#optout-form").count() == 0  # auditors see no write forms
@@ -158,11 +158,14 @@ def test_admin_imports_a_list_on_a_phone(
         assert page.locator('[data-count="new"]').inner_text() == "2"
         assert page.locator('[data-count="duplicates"]').inner_text() == "1"
         assert service.count_optouts(account.tenant) == 0  # the preview changes nothing
+        assert page.locator("#import-progress").get_attribute("value") == "1"
         _fits(page)
         _save(page, shots, "import-preview-phone")
         page.get_by_role("button", name="Import 2 new opt-outs").click()
         assert "Imported: 2 new opt-outs" in page.locator("#import-result").inner_text()
         assert service.count_optouts(account.tenant) == 2
+        assert page.locator("#import-progress").get_attribute("value") == "3"
+        assert page.locator("#import-progress-text").inner_text() == "imported"
         page.get_by_role("link", name="Review queue").click()
         _fits(page)
         page.get_by_role("link", name="Check copy").click()
@@ -173,3 +176,85 @@ def test_admin_imports_a_list_on_a_phone(
         _save(page, shots, "copy-check-phone")
     finally:
         context.close()
+
+
+def _sign_in(page: Any, base_url: str, account: Account, role: str) -> None:
+    page.goto(f"{base_url}/admin/{account.tenant.slug}/login")
+    page.get_by_label("E-mail address").fill(account.emails[role])
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    assert page.locator("h1").inner_text() == "Dashboard"
+
+
+def test_admin_edits_a_program_with_live_findings(
+    service: Consentry, base_url: str, account: Account, browser: Any, shots: Path
+) -> None:
+    context = browser.new_context(viewport=PHONE, is_mobile=True)
+    page = context.new_page()
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    try:
+        _sign_in(page, base_url, account, "admin")
+        page.get_by_role("link", name="Programs").click()
+        page.locator('a[data-edit="alerts"]').click()
+        assert page.locator("h1").inner_text() == f"Edit program {account.program.name}"
+        page.get_by_label("Message frequency (e.g. Up to 4 msgs/month)").fill("Up to 2 msgs/week")
+        reply = page.get_by_label("Opt-out (STOP) reply, one segment (empty: the default)")
+        reply.press_sequentially("ok bye", delay=30)
+        # the findings appear as one types, before anything is sent (the script asks the server)
+        finding = page.locator('#lint-opt_out_reply li[data-check="TEMPLATE-OPT-OUT-CONFIRMED"]')
+        finding.wait_for(state="visible", timeout=10_000)
+        assert "block" in finding.inner_text()
+        assert page.locator('#lint-opt_out_reply li[data-check="TEMPLATE-BRAND"]').count() == 1
+        assert "saved" not in page.url
+        assert service.get_program(account.tenant, "alerts").frequency is None  # not yet sent
+        _fits(page)
+        _save(page, shots, "program-edit-findings-phone")
+        reply.fill("Acme Coffee: you are unsubscribed and will get no more messages.")
+        page.locator('#lint-opt_out_reply li[data-check="TEMPLATE-OPT-OUT-CONFIRMED"]').wait_for(
+            state="detached", timeout=10_000
+        )
+        page.get_by_role("button", name="Save settings").click()
+        assert page.locator("#saved").inner_text().startswith("Settings saved.")
+        stored = service.get_program(account.tenant, "alerts")
+        assert stored.frequency == "Up to 2 msgs/week"
+        assert (
+            stored.opt_out_reply
+            == "Acme Coffee: you are unsubscribed and will get no more messages."
+        )
+        assert blocked == []  # the console's own script ran under its CSP
+    finally:
+        context.close()
+
+
+def test_decisions_log_in_a_browser(
+    service: Consentry, base_url: str, account: Account, browser: Any, shots: Path
+) -> None:
+    from tests.admin.conftest import OPTED_OUT, refuse_some
+
+    refuse_some(service, account)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        _sign_in(page, base_url, account, "auditor")
+        assert page.locator("#rule-totals tr[data-rule]").count() >= 3
+        assert page.get_by_role("img", name="Blocked and deferred messages per rule").is_visible()
+        _save(page, shots, "dashboard-decisions-wide")
+        page.get_by_role("link", name="Decisions", exact=True).click()
+        assert page.locator("#decisions > li[data-decision]").count() == 3
+        page.get_by_label("Rule").select_option("OPTOUT-ACTIVE")
+        page.get_by_role("button", name="Filter").click()
+        assert page.locator("#decisions > li[data-decision]").count() == 1
+        assert OPTED_OUT in page.locator("#decisions").inner_text()
+        assert "OPTOUT-ACTIVE" in page.locator("#decisions .findings").first.inner_text()
+        _save(page, shots, "decisions-wide")
+        page.locator("#decisions > li a").first.click()
+        assert page.locator("#recipient-number").inner_text() == OPTED_OUT
+        page.locator("#recipient-decisions").click()
+        assert page.locator("#decisions > li[data-decision]").count() == 1
+    finally:
+        page.close()

@@ -10,8 +10,15 @@ import sqlalchemy as sa
 
 from consentry import Consentry
 from consentry.service import SendRequest
-from consentry.store.tables import consent_events, inbound, sends
-from tests.admin.conftest import SENDER, Account, signed_in
+from consentry.store.tables import consent_events, decision_rules, decisions, inbound, sends
+from tests.admin.conftest import (
+    NO_CONSENT,
+    SENDER,
+    Account,
+    MovableClock,
+    refuse_some,
+    signed_in,
+)
 
 CTA = "Acme alerts: order updates, up to 4 msgs/month. Msg&data rates may apply. Reply STOP to cancel."
 
@@ -153,7 +160,7 @@ def test_the_page_shows_the_database_numbers(
             assert _kind_total(page.text, "total") == sum(inbound_counts.values())
         assert _cell(page.text, "alerts", "rate") == "25.00%"
         # charts: SVG drawn on the server, labelled, no script and nothing fetched
-        assert page.text.count('<svg class="chart" role="img"') == 3
+        assert page.text.count('<svg class="chart" role="img"') == 4
         assert "<script" not in page.text and "http://" not in page.text.split("<main", 1)[1]
         assert "<title" in page.text.split("<svg", 1)[1]
 
@@ -174,3 +181,73 @@ def test_period_outside_the_choices_falls_back_to_thirty_days(
         assert page.status_code == 200
         assert 'value="30" selected' in page.text
         assert http.get(f"/admin/{account.tenant.slug}/", params={"days": 0}).status_code == 422
+
+
+def _sql_refusals(service: Consentry, account: Account, days: int) -> dict[str, int]:
+    """Refused messages per rule over the window, counted plainly over the log's two tables."""
+    since, until = _window(days, service.now())
+    tid = account.tenant.id
+    with service.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(decision_rules.c.rule_id, sa.func.count())
+            .select_from(
+                decision_rules.join(
+                    decisions,
+                    sa.and_(
+                        decisions.c.tenant_id == decision_rules.c.tenant_id,
+                        decisions.c.decision_id == decision_rules.c.decision_id,
+                    ),
+                )
+            )
+            .where(
+                decisions.c.tenant_id == tid,
+                decisions.c.action.in_(("block", "defer")),
+                decisions.c.decided_at >= since,
+                decisions.c.decided_at < until,
+            )
+            .group_by(decision_rules.c.rule_id)
+        ).all()
+    return {rule_id: int(n) for rule_id, n in rows}
+
+
+def _rule_total(html: str, rule_id: str) -> int:
+    found = re.search(rf'<tr data-rule="{rule_id}">.*?<td class="num">(\d+)</td>', html, re.S)
+    assert found, f"no total for {rule_id}"
+    return int(found.group(1))
+
+
+def test_refusals_per_rule_equal_the_tables(
+    timed: tuple[Consentry, str],
+    clock: MovableClock,
+    service: Consentry,
+    account: Account,
+    other_account: Account,
+) -> None:
+    app, url = timed
+    clock.advance(days=-40)  # one refusal 40 days ago: in the 90-day window, not the 30-day one
+    app.check_send(account.tenant, SENDER, NO_CONSENT, account.program.id, "Acme Coffee: hi")
+    clock.advance(days=40)
+    refuse_some(app, account)
+    refuse_some(app, other_account)  # another tenant's refusals never count here
+    expected30 = _sql_refusals(app, account, 30)
+    expected90 = _sql_refusals(app, account, 90)
+    assert expected30["OPTOUT-ACTIVE"] == 1 and expected30["TIME-QUIET-HOURS"] == 1
+    assert expected90["CONSENT-MISSING"] == expected30["CONSENT-MISSING"] + 1
+    with signed_in(url, account, "auditor") as http:
+        for days, expected in ((30, expected30), (90, expected90)):
+            page = http.get(f"/admin/{account.tenant.slug}/", params={"days": days})
+            assert page.status_code == 200
+            shown = set(re.findall(r'<tr data-rule="([A-Z0-9-]+)">', page.text))
+            assert shown == set(expected)
+            for rule_id, n in expected.items():
+                assert _rule_total(page.text, rule_id) == n
+            chart = page.text.split("Blocked and deferred messages per rule</title>", 1)[1]
+            assert f"CONSENT-MISSING: {expected['CONSENT-MISSING']}" in chart.split("</svg>")[0]
+            assert f'href="/admin/{account.tenant.slug}/decisions?rule=OPTOUT-ACTIVE"' in page.text
+
+
+def test_no_refusals_says_so(base_url: str, account: Account) -> None:
+    with signed_in(base_url, account, "agent") as http:
+        page = http.get(f"/admin/{account.tenant.slug}/")
+    assert "No message was refused in the period." in page.text
+    assert not re.search(r'<tr data-rule="', page.text)

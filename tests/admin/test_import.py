@@ -138,3 +138,40 @@ def test_only_admins_import(base_url: str, account: Account) -> None:
                 },
             )
             assert response.status_code == 403
+
+
+def _progress(html: str) -> tuple[str, str]:
+    found = re.search(
+        r'<progress id="import-progress" max="3" value="(\d)" data-step="(\w+)">', html
+    )
+    assert found, "no import progress"
+    return found.group(1), found.group(2)
+
+
+def test_the_progress_element_follows_the_steps(base_url: str, account: Account) -> None:
+    slug = account.tenant.slug
+    with signed_in(base_url, account, "admin") as http:
+        form = http.get(f"/admin/{slug}/optouts/import")
+        assert _progress(form.text) == ("0", "upload")
+        assert '<script src="/admin/_static/import-progress.js" defer></script>' in form.text
+        token = csrf_of(form.text)
+        preview = http.post(
+            f"/admin/{slug}/optouts/import/preview",
+            data={"csrf_token": token, "scope": "tenant", "reason": "shop forms"},
+            files={"file": ("list.csv", LIST.encode(), "text/csv")},
+        )
+        assert _progress(preview.text) == ("1", "preview")
+        assert 'data-busy-text="Importing 4 opt-outs in one transaction…"' in preview.text
+        done = http.post(
+            f"/admin/{slug}/optouts/import",
+            data={
+                "csrf_token": token,
+                "numbers": _hidden(preview.text, "numbers"),
+                "scope": "tenant",
+                "reason": "shop forms",
+            },
+        )
+        assert done.status_code == 200
+        assert _progress(done.text) == ("3", "done")
+        script = http.get("/admin/_static/import-progress.js")
+        assert script.status_code == 200 and "import-progress" in script.text

@@ -104,6 +104,8 @@ def test_a_batch_logs_each_refusal_once(client: httpx.Client) -> None:
         ({"limit": 0}, "limit"),
         ({"recipient": "not a number"}, "recipient"),
         ({"since": "2026-01-01T00:00:00"}, "since"),
+        ({"since": "0.0"}, "since"),
+        ({"since": "yesterday"}, "since"),
     ],
 )
 def test_bad_filters_are_refused_with_the_field(

@@ -128,3 +128,29 @@ def test_upload_limit_is_configurable(service: Consentry, screened: Screened) ->
         assert response.status_code == 413
         assert response.json()["error"]["code"] == "too_large"
         assert "100 bytes" in response.json()["error"]["message"]
+
+
+def test_a_malformed_multipart_body_is_a_422_naming_the_file(
+    base_url: str, screened: Screened
+) -> None:
+    with _client(base_url, screened.key) as client:
+        broken = client.post(
+            "/v1/screen",
+            params={"column": "phone"},
+            content=b'--xyz\r\nContent-Disposition: form-data; name="file"\r\n\r\nno end',
+            headers={"Content-Type": "multipart/form-data; boundary=xyz"},
+        )
+        no_boundary = client.post(
+            "/v1/screen",
+            params={"column": "phone"},
+            content=b"phone\n+12065550100\n",
+            headers={"Content-Type": "multipart/form-data"},
+        )
+        binary = client.post(
+            "/v1/screen",
+            params={"column": "phone"},
+            files={"file": ("list.csv", bytes(range(256)) * 8, "text/csv")},
+        )
+    for response in (broken, no_boundary, binary):
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["field"] == "file"

@@ -20,6 +20,7 @@ from consentry.api import (
     lint,
     messages,
     optouts,
+    programs_edit,
     registry,
     screen,
     webhooks,
@@ -60,6 +61,7 @@ def create_app(
         app, rate_limit=api_rate_limit, max_body_bytes=max_body_bytes, body_limits=body_limits
     )
     app.include_router(registry.router)
+    app.include_router(programs_edit.router)  # program editing (issue #8)
     app.include_router(optouts.router)
     app.include_router(inbound.router)
     app.include_router(keywords.router)

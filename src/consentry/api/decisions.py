@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from consentry.api.auth import ServiceDep, TenantDep
+from consentry.errors import InvalidInput
 
 router = APIRouter(prefix="/v1", tags=["send gate"])
 
@@ -48,12 +49,19 @@ def list_decisions(
     rule_id: Annotated[str | None, Query(max_length=48)] = None,
     recipient: Annotated[str | None, Query(max_length=32)] = None,
     action: Annotated[Literal["block", "defer"] | None, Query()] = None,
-    since: Annotated[datetime | None, Query()] = None,
+    since: Annotated[
+        str | None, Query(max_length=40, description="ISO 8601 time with a zone")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DecisionOut]:
     """Messages the gate blocked or deferred, newest first, with each finding and its citation."""
     logged = app.list_decisions(
-        tenant, rule_id=rule_id, recipient=recipient, action=action, since=since, limit=limit
+        tenant,
+        rule_id=rule_id,
+        recipient=recipient,
+        action=action,
+        since=_instant(since),
+        limit=limit,
     )
     return [
         DecisionOut(
@@ -71,6 +79,16 @@ def list_decisions(
         )
         for d in logged
     ]
+
+
+def _instant(text: str | None) -> datetime | None:
+    """An ISO 8601 time (a bare number is not one: pydantic would read it as epoch seconds)."""
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"since must be an ISO 8601 time; got {text!r}", field="since") from None
 
 
 @router.get("/reports/decisions-per-rule")

@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartParser
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from consentry.api.auth import ServiceDep, TenantDep
 from consentry.errors import InvalidInput
@@ -46,6 +46,10 @@ def max_upload_bytes(request: Request) -> int:
 @router.post(
     "/screen",
     responses={
+        200: {
+            "description": "the summary and suppressed rows (JSON), or one file (CSV)",
+            "content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}}},
+        },
         404: {"description": "unknown program"},
         413: {"description": "the list is larger than the configured limit"},
         422: {"description": "no such column, or a file that cannot be read"},
@@ -95,17 +99,20 @@ async def screen_list(
             list_format = guess_format(name) if name else ListFormat.CSV
     allowed = io.BytesIO() if output is ScreenOutput.ALLOWED else None
     suppressed = io.BytesIO() if output is not ScreenOutput.ALLOWED else None
-    summary = await run_in_threadpool(
-        app.screen,
-        tenant,
-        payload,
-        column,
-        program=program,
-        sender=sender,
-        list_format=list_format,
-        allowed=allowed,
-        suppressed=suppressed,
-    )
+    try:
+        summary = await run_in_threadpool(
+            app.screen,
+            tenant,
+            payload,
+            column,
+            program=program,
+            sender=sender,
+            list_format=list_format,
+            allowed=allowed,
+            suppressed=suppressed,
+        )
+    except UnicodeDecodeError:
+        raise InvalidInput("the list is not UTF-8 text", field="file") from None
     counts = {
         "X-Rows": str(summary.rows),
         "X-Allowed": str(summary.allowed),
@@ -116,7 +123,8 @@ async def screen_list(
     assert suppressed is not None
     if output is ScreenOutput.SUPPRESSED:
         return Response(suppressed.getvalue(), media_type="text/csv", headers=counts)
-    rows: list[dict[str, Any]] = list(csv.DictReader(io.StringIO(suppressed.getvalue().decode())))
+    text = suppressed.getvalue().decode(errors="replace")
+    rows: list[dict[str, Any]] = list(csv.DictReader(io.StringIO(text)))
     return JSONResponse(summary.as_dict() | {"suppressed_rows": rows})
 
 
@@ -143,7 +151,10 @@ async def _upload(request: Request, limit: int) -> tuple[bytes, str | None, str]
     async def replay() -> AsyncGenerator[bytes, None]:
         yield body
 
-    form = await MultiPartParser(request.headers, replay()).parse()
+    try:
+        form = await MultiPartParser(request.headers, replay()).parse()
+    except MultiPartException as error:
+        raise InvalidInput(f"the multipart body cannot be read: {error}", field="file") from None
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise InvalidInput("send the list as the multipart field 'file'", field="file")

@@ -17,6 +17,7 @@ from consentry.service._decisions import DecisionsLayer  # decisions log (issue 
 from consentry.service._delivery import DeliveryReport
 from consentry.service._gate import MAX_BATCH, MAX_BODY, BatchItem, SendRequest
 from consentry.service._inbound import MAX_INBOUND_BODY
+from consentry.service._programs import ProgramsLayer  # program editing (issue #8)
 from consentry.service._registry import PROGRAM_CATEGORIES
 from consentry.service._results import (
     ConsentImportReport,
@@ -35,7 +36,14 @@ from consentry.service._users import UsersLayer  # admin console (issue #8)
 
 
 class Consentry(
-    UsersLayer, ConsoleLayer, ArchiveLayer, SyncLayer, ScreenLayer, DecisionsLayer, ReviewLayer
+    UsersLayer,
+    ConsoleLayer,
+    ArchiveLayer,
+    SyncLayer,
+    ScreenLayer,
+    DecisionsLayer,
+    ReviewLayer,
+    ProgramsLayer,
 ):
     """The consentry service over one database.
 

@@ -89,3 +89,23 @@ def found(value: _T | None, what: str, ref: str, field_name: str | None = None) 
 
 def with_brand(program: Program, brand_id: str) -> Program:
     return replace(program, brand_id=brand_id)
+
+
+def one_of(value: Any, choices: tuple[str, ...] | list[str], field_name: str) -> str:
+    """``value`` if it is one of ``choices``, else InvalidInput naming the field."""
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidInput(
+            f"{field_name} must be one of {', '.join(choices)}; got {value!r}", field=field_name
+        )
+    return value
+
+
+def use_case_id(value: Any) -> str | None:
+    """A program's use case: a short identifier such as lead_generation, or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not is_slug(value.replace("_", "-")):
+        raise InvalidInput(
+            "use_case must be a short identifier such as lead_generation", field="use_case"
+        )
+    return value

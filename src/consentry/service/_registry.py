@@ -19,16 +19,18 @@ from consentry.domain.model import (
 )
 from consentry.domain.numbers import normalize_sender, sender_lookup_key, to_e164
 from consentry.domain.purposes import default_purpose, purpose_names
-from consentry.errors import Conflict, InvalidInput, InvalidNumber
-from consentry.identifiers import is_slug, new_id, slugify
+from consentry.errors import Conflict, InvalidNumber
+from consentry.identifiers import new_id, slugify
 from consentry.service._checks import (
     enum_value,
     found,
+    one_of,
     optional_reply,
     optional_text,
     positive_int,
     required_text,
     scope_kind,
+    use_case_id,
     valid_slug,
     web_url,
     with_brand,
@@ -129,29 +131,13 @@ class RegistryLayer(TenantsLayer):
         a high-risk ``use_case`` (sweepstakes, lead generation, ...) always gets double opt-in.
         """
         name = required_text(name, "name", 200)
-        if category not in PROGRAM_CATEGORIES:
-            raise InvalidInput(
-                f"category must be one of {', '.join(PROGRAM_CATEGORIES)}; got {category!r}",
-                field="category",
-            )
-        if purpose is None:
-            purpose = default_purpose(category)
-        elif purpose not in purpose_names():
-            raise InvalidInput(
-                f"purpose must be one of {', '.join(purpose_names())}; got {purpose!r}",
-                field="purpose",
-            )
+        one_of(category, PROGRAM_CATEGORIES, "category")
+        purpose = default_purpose(category) if purpose is None else purpose
+        one_of(purpose, purpose_names(), "purpose")
         rules = consent_rules()
         level = consent_level or rules.category_levels.get(category, ConsentLevel.EXPRESS).value
-        if level not in {member.value for member in ConsentLevel}:
-            choices = ", ".join(member.value for member in ConsentLevel)
-            raise InvalidInput(
-                f"consent_level must be one of {choices}; got {level!r}", field="consent_level"
-            )
-        if use_case is not None and not is_slug(use_case.replace("_", "-")):
-            raise InvalidInput(
-                "use_case must be a short identifier such as lead_generation", field="use_case"
-            )
+        one_of(level, [member.value for member in ConsentLevel], "consent_level")
+        use_case = use_case_id(use_case)
         program = Program(
             id=new_id("prg"),
             tenant_id=tenant.id,

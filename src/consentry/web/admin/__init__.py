@@ -1,12 +1,21 @@
 """The admin console at ``/admin/{tenant}/...``: server-rendered pages for compliance officers,
 support agents and auditors (log-in, dashboard, recipient look-up, opt-outs, inbound replies,
-review queue, audit chain, registry)."""
+review queue, audit chain, decisions log, registry)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from consentry.web.admin import copy, dashboard, imports, lists, login, recipients
+from consentry.web.admin import (
+    copy,
+    dashboard,
+    decisions,
+    imports,
+    lists,
+    login,
+    programs,
+    recipients,
+)
 
 router = APIRouter(include_in_schema=False)
 router.include_router(login.router)
@@ -15,5 +24,7 @@ router.include_router(recipients.router)
 router.include_router(lists.router)
 router.include_router(imports.router)
 router.include_router(copy.router)
+router.include_router(decisions.router)
+router.include_router(programs.router)
 
 __all__ = ["router"]

@@ -1,5 +1,6 @@
 """The dashboard: opt-ins and opt-outs per day per program, opt-out rate per program, inbound
-volume by kind, over the last 7, 30 or 90 days (UTC days), as SVG charts and tables."""
+volume by kind, and blocked or deferred send decisions per rule, over the last 7, 30 or 90 days
+(UTC days), as SVG charts and tables."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
+from consentry.domain.catalogue import catalogue
 from consentry.domain.model import ReplyKind
 from consentry.service._console import DailyCount
 from consentry.web.admin.charts import Series, bar_chart, hbar_chart
@@ -49,6 +51,27 @@ def _per_series(counts: list[DailyCount]) -> dict[str, dict[date, int]]:
     for one in counts:
         table[one.series][one.day] = one.count
     return table
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRow:
+    """One rule's refusals over the period (the table beside the decisions chart)."""
+
+    id: str
+    severity: str
+    refused: int
+
+
+def refusals_per_rule(counts: dict[tuple[str, date], int]) -> list[RuleRow]:
+    """Totals per rule, most first (ties by id); the catalogue gives each rule's severity."""
+    totals: dict[str, int] = defaultdict(int)
+    for (rule_id, _day), n in counts.items():
+        totals[rule_id] += n
+    rules = catalogue().rules
+    return [
+        RuleRow(rule_id, rules[rule_id].severity if rule_id in rules else "", n)
+        for rule_id, n in sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+    ]
 
 
 @router.get("/admin/{tenant_slug}/", response_class=HTMLResponse)
@@ -102,6 +125,12 @@ def dashboard(console: SignedIn, days: Annotated[int, Query(ge=1, le=366)] = 30)
         [Series(kind, tuple(float(volume[kind].get(d, 0)) for d in day_list)) for kind in kinds],
         stacked=True,
     )
+    rule_rows = refusals_per_rule(service.decision_counts(tenant, days=days))
+    rules_chart = hbar_chart(
+        "Blocked and deferred messages per rule",
+        [row.id for row in rule_rows],
+        [float(row.refused) for row in rule_rows],
+    )
     return console.render(
         "admin/dashboard.html",
         {
@@ -114,5 +143,7 @@ def dashboard(console: SignedIn, days: Annotated[int, Query(ge=1, le=366)] = 30)
             "inbound_chart": inbound_chart,
             "inbound_totals": [(kind, sum(volume[kind].values())) for kind in kinds],
             "inbound_total": sum(sum(v.values()) for v in volume.values()),
+            "rule_rows": rule_rows,
+            "rules_chart": rules_chart,
         },
     )

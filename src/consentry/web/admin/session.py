@@ -31,6 +31,14 @@ WRITERS = (Role.ADMIN, Role.AGENT)  # opt-outs and opt-ins on a customer's reque
 ADMINS = (Role.ADMIN,)
 EXPORTERS = (Role.ADMIN, Role.AUDITOR)
 
+# The console's headers: those of every page, but scripts (and their requests) from this origin
+# only, for the program form's live lint (static/admin/*.js, served by ``programs``). No inline
+# script, nothing from elsewhere; the hosted opt-in pages keep their script-free policy.
+CONSOLE_HEADERS = SECURITY_HEADERS | {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; connect-src 'self'; "
+    "style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+}
+
 
 class PageError(Exception):
     """Stop handling a console request and answer with an HTML page (or a redirect)."""
@@ -58,7 +66,7 @@ class ConsoleRoute(APIRoute):
                 response = RedirectResponse(error.location, status_code=error.status)
             except NotFound:
                 return message(request, "Not found", "There is no such page or record.", 404)
-            for name, value in SECURITY_HEADERS.items():  # downloads and redirects too
+            for name, value in CONSOLE_HEADERS.items():  # downloads and redirects too
                 response.headers.setdefault(name, value)
             return response
 
@@ -73,7 +81,7 @@ def service_of(request: Request) -> Consentry:
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     """Render an admin template with the security headers every page carries."""
     response = templates.TemplateResponse(request, name, context, status_code=status)
-    response.headers.update(SECURITY_HEADERS)
+    response.headers.update(CONSOLE_HEADERS)
     return response
 
 
