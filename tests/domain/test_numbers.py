@@ -85,3 +85,12 @@ def test_sender_addresses_by_kind(raw: str, kind: SenderKind, stored: str) -> No
 def test_bad_sender_addresses(raw: str, kind: SenderKind) -> None:
     with pytest.raises(InvalidNumber):
         normalize_sender(raw, kind)
+
+
+def test_new_ids_are_80_random_bits_in_crockford_base32() -> None:
+    from consentry.identifiers import _ALPHABET, new_id
+
+    ids = {new_id("dec") for _ in range(20_000)}
+    assert len(ids) == 20_000
+    assert all(i.startswith("dec_") and len(i) == 20 and set(i[4:]) <= set(_ALPHABET) for i in ids)
+    assert {ch for i in ids for ch in i[4:]} == set(_ALPHABET)
