@@ -174,3 +174,4 @@ def refuse_some(service: Consentry, account: Account) -> None:
         "Acme Coffee: 10% off today. Reply STOP to opt out, HELP for help.",
         at=night.astimezone(UTC),
     )
+    service.flush_decisions()  # the decisions log is written in the background

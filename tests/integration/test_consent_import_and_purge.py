@@ -133,6 +133,7 @@ def test_purge_redacts_only_ended_old_relationships_and_the_chain_still_verifies
     app.add_optouts(tenant, [opted_out], scope=ScopeRef(ScopeKind.TENANT))
     # A refused message to the ended relationship: the decisions log names the number too.
     assert not app.check_send(tenant, "+12065550100", ended, program.id, "Acme: hi").allowed
+    app.flush_decisions()  # the log is written in the background
     clock.now = start + timedelta(days=365 * 6)
     app.record_consent(tenant, recent, program.id, medium="web_form", disclosure_text=DISCLOSURE)
 

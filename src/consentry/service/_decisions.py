@@ -8,7 +8,7 @@ from consentry.domain.catalogue import catalogue
 from consentry.domain.model import Tenant
 from consentry.domain.numbers import to_e164
 from consentry.errors import InvalidInput
-from consentry.service._base import ServiceBase
+from consentry.service._gate import GateLayer
 from consentry.store import decisions as decision_store
 from consentry.store.decisions import LoggedDecision
 
@@ -16,8 +16,12 @@ MAX_DECISIONS = 1000
 MAX_DAYS = 366
 
 
-class DecisionsLayer(ServiceBase):
+class DecisionsLayer(GateLayer):
     """Read the decisions log (the gate writes it as it refuses messages)."""
+
+    def flush_decisions(self) -> None:
+        """Wait until every refusal this process has made is stored in the decisions log."""
+        self._refusals.flush()
 
     def list_decisions(
         self,
@@ -39,6 +43,7 @@ class DecisionsLayer(ServiceBase):
         if not 1 <= limit <= MAX_DECISIONS:
             raise InvalidInput(f"limit must be from 1 to {MAX_DECISIONS}", field="limit")
         number = to_e164(recipient, tenant.default_region, field="recipient") if recipient else None
+        self.flush_decisions()
         with self._read() as conn:
             return decision_store.listed(
                 conn,
@@ -58,5 +63,6 @@ class DecisionsLayer(ServiceBase):
         start = datetime.combine(
             today - timedelta(days=days - 1), datetime.min.time(), tzinfo=self.now().tzinfo
         )
+        self.flush_decisions()
         with self._read() as conn:
             return decision_store.counts_per_rule_and_day(conn, tenant.id, start)

@@ -35,8 +35,8 @@ from consentry.domain.policy import CATEGORIES, Decision, GateState, OutgoingMes
 from consentry.errors import ConsentryError, InvalidInput, NotFound
 from consentry.index.views import TenantOptOuts
 from consentry.service._delivery import DeliveryLayer
+from consentry.service._refusal_log import RefusalLog
 from consentry.store import consents as consent_store
-from consentry.store import decisions as decision_store
 from consentry.store import registry, sends
 from consentry.store.sends import Versions
 
@@ -88,6 +88,12 @@ class GateLayer(DeliveryLayer):
         super().__init__(*args, **kwargs)
         self._gates: dict[str, _TenantGate] = {}
         self._gates_lock = threading.Lock()
+        self._refusals = RefusalLog(self.engine)
+
+    def close(self) -> None:
+        """Store the refusals still queued for the decisions log, then close the rest."""
+        self._refusals.close()
+        super().close()
 
     # --- public API -------------------------------------------------------------------------
 
@@ -172,9 +178,9 @@ class GateLayer(DeliveryLayer):
             if recorded:
                 self._store_sends(tenant, gate, recorded, now)
         if refused:
-            # The decisions log: why each refused message was refused (allowed ones are sends).
-            with self.engine.begin() as conn:
-                decision_store.insert(conn, tenant.id, refused, now)
+            # The decisions log: why each refused message was refused (allowed ones are sends),
+            # stored by a background writer so that no check waits for a commit.
+            self._refusals.add(tenant.id, refused, now)
         return items
 
     def forget_gate(self, tenant: Tenant | None = None) -> None:
