@@ -275,6 +275,9 @@ def serving_tls(app: Any, certfile: Path, keyfile: Path) -> Iterator[str]:
         log_level="warning",
         ssl_certfile=str(certfile),
         ssl_keyfile=str(keyfile),
+        # A client the test left open (an SDK keeps its connection alive) must not hold the
+        # shutdown for long.
+        timeout_graceful_shutdown=1,
     )
     server = _Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
