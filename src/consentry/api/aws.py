@@ -61,7 +61,7 @@ from consentry.api.schemas import Strict
 from consentry.domain.model import Tenant
 from consentry.domain.numbers import sender_lookup_key, to_e164
 from consentry.errors import InvalidInput, NotFound
-from consentry.providers import aws_sns
+from consentry.providers import aws_sns, payload_text
 from consentry.providers.aws_sns import Untrusted
 from consentry.providers.delivery_events import aws_event, is_aws_event
 from consentry.providers.keywords import answered_by_provider
@@ -237,18 +237,22 @@ def parse_sms(text: str, region: str) -> InboundSms:
     if not isinstance(payload, dict):
         raise InvalidInput("Message must be a JSON object", field="Message")
     recipient = to_e164(
-        _text(payload, "originationNumber"), region, field="Message.originationNumber"
+        payload_text(payload, "originationNumber", "Message"),
+        region,
+        field="Message.originationNumber",
     )
     sender = sender_lookup_key(
-        _text(payload, "destinationNumber"), region, field="Message.destinationNumber"
+        payload_text(payload, "destinationNumber", "Message"),
+        region,
+        field="Message.destinationNumber",
     )
-    body = _text(payload, "messageBody")
+    body = payload_text(payload, "messageBody", "Message")
     if len(body) > MAX_INBOUND_BODY:
         raise InvalidInput(
             f"Message.messageBody is {len(body)} characters; at most {MAX_INBOUND_BODY}",
             field="Message.messageBody",
         )
-    message_id = _text(payload, "inboundMessageId").strip()
+    message_id = payload_text(payload, "inboundMessageId", "Message").strip()
     if not message_id:
         raise InvalidInput("Message.inboundMessageId is empty", field="Message.inboundMessageId")
     return InboundSms(sender, recipient, body, message_id[:_MAX_MESSAGE_ID])
@@ -372,12 +376,3 @@ def _verified(
     certificate = web.certificate(message["SigningCertURL"], pattern)
     aws_sns.verify(message, certificate, now)
     return at
-
-
-def _text(payload: dict[str, Any], name: str) -> str:
-    value = payload.get(name)
-    where = f"Message.{name}"
-    if not isinstance(value, str):
-        state = "missing" if value is None else "not text"
-        raise InvalidInput(f"{where} is {state}", field=where)
-    return value

@@ -48,7 +48,7 @@ from consentry.api.schemas import Strict
 from consentry.domain.model import Tenant
 from consentry.domain.numbers import sender_lookup_key, to_e164
 from consentry.errors import InvalidInput, NotFound
-from consentry.providers import zoned_time
+from consentry.providers import payload_text, zoned_time
 from consentry.providers.delivery_events import AZURE_DELIVERY_REPORT, DeliveryEvent, azure_event
 from consentry.providers.keywords import answered_by_provider
 from consentry.service import MAX_INBOUND_BODY, Consentry
@@ -132,10 +132,10 @@ def parse_delivery(payload: Any, region: str) -> Delivery:
     for index, event in enumerate(payload):
         if not isinstance(event, dict):
             raise InvalidInput(f"event {index} must be a JSON object", field=str(index))
-        kind = _text(event, "eventType", str(index))
+        kind = payload_text(event, "eventType", str(index))
         if kind == VALIDATION_EVENT:
             data = _data(event, index)
-            delivery.validation_code = _text(data, "validationCode", f"{index}.data")
+            delivery.validation_code = payload_text(data, "validationCode", f"{index}.data")
         elif kind == SMS_RECEIVED:
             delivery.messages.append(_sms(event, index, region))
         elif kind == AZURE_DELIVERY_REPORT:
@@ -275,30 +275,23 @@ def _data(event: dict[str, Any], index: int) -> dict[str, Any]:
     return data
 
 
-def _text(obj: dict[str, Any], name: str, at: str) -> str:
-    value = obj.get(name)
-    where = f"{at}.{name}"
-    if not isinstance(value, str):
-        state = "missing" if value is None else "not text"
-        raise InvalidInput(f"{where} is {state}", field=where)
-    return value
-
-
 def _sms(event: dict[str, Any], index: int, region: str) -> InboundSms:
     data, at = _data(event, index), f"{index}.data"
-    recipient = to_e164(_text(data, "from", at), region, field=f"{at}.from")
-    sender = sender_lookup_key(_text(data, "to", at), region, field=f"{at}.to")
-    body = _text(data, "message", at)
+    recipient = to_e164(payload_text(data, "from", at), region, field=f"{at}.from")
+    sender = sender_lookup_key(payload_text(data, "to", at), region, field=f"{at}.to")
+    body = payload_text(data, "message", at)
     if len(body) > MAX_INBOUND_BODY:
         raise InvalidInput(
             f"{at}.message is {len(body)} characters; at most {MAX_INBOUND_BODY}",
             field=f"{at}.message",
         )
-    message_id = _text(data, "messageId", at).strip()
+    message_id = payload_text(data, "messageId", at).strip()
     if not message_id:
         raise InvalidInput(f"{at}.messageId is empty", field=f"{at}.messageId")
     if "receivedTimestamp" in data or "eventTime" not in event:
-        received_at = zoned_time(_text(data, "receivedTimestamp", at), f"{at}.receivedTimestamp")
+        received_at = zoned_time(
+            payload_text(data, "receivedTimestamp", at), f"{at}.receivedTimestamp"
+        )
     else:  # optional in the SDKs' schema: then when Event Grid got the event
-        received_at = zoned_time(_text(event, "eventTime", str(index)), f"{index}.eventTime")
+        received_at = zoned_time(payload_text(event, "eventTime", str(index)), f"{index}.eventTime")
     return InboundSms(sender, recipient, body, received_at, message_id[:_MAX_MESSAGE_ID])

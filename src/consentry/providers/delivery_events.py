@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from consentry.errors import InvalidInput
+from consentry.providers import payload_text
 
 AZURE_DELIVERY_REPORT = "Microsoft.Communication.SMSDeliveryReportReceived"
 # Short names for the outbox's delivery_status (16 characters at most).
@@ -62,8 +63,8 @@ def is_aws_event(payload: Any) -> bool:
 
 def aws_event(payload: dict[str, Any]) -> DeliveryEvent:
     """An AWS SMS event (the SNS ``Message``, parsed); :class:`InvalidInput` naming the field."""
-    kind = _text(payload, "eventType", "Message")
-    message_id = _text(payload, "messageId", "Message").strip()[:_MAX_ID]
+    kind = payload_text(payload, "eventType", "Message")
+    message_id = payload_text(payload, "messageId", "Message").strip()[:_MAX_ID]
     if not message_id:
         raise InvalidInput("Message.messageId is empty", field="Message.messageId")
     raw_status = payload.get("messageStatus")
@@ -82,10 +83,10 @@ def azure_event(event: dict[str, Any], index: int) -> DeliveryEvent:
     if not isinstance(data, dict):
         raise InvalidInput(f"event {index} must have a data object", field=f"{index}.data")
     at = f"{index}.data"
-    message_id = _text(data, "messageId", at).strip()[:_MAX_ID]
+    message_id = payload_text(data, "messageId", at).strip()[:_MAX_ID]
     if not message_id:
         raise InvalidInput(f"{at}.messageId is empty", field=f"{at}.messageId")
-    status = _text(data, "deliveryStatus", at).strip().lower()[:16] or "unknown"
+    status = payload_text(data, "deliveryStatus", at).strip().lower()[:16] or "unknown"
     detail = data.get("deliveryStatusDetails")
     detail = detail if isinstance(detail, str) else None
     opted_out = bool(detail and _OPT_OUT_WORDS.search(detail)) or status in (
@@ -93,12 +94,3 @@ def azure_event(event: dict[str, Any], index: int) -> DeliveryEvent:
         "opted_out",
     )
     return DeliveryEvent(message_id, "opted_out" if opted_out else status, detail, opted_out)
-
-
-def _text(obj: dict[str, Any], name: str, at: str) -> str:
-    value = obj.get(name)
-    where = f"{at}.{name}"
-    if not isinstance(value, str):
-        state = "missing" if value is None else "not text"
-        raise InvalidInput(f"{where} is {state}", field=where)
-    return value
