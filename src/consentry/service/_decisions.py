@@ -59,9 +59,9 @@ class DecisionsLayer(GateLayer):
         """Refusals per rule id and UTC day over the last ``days`` days (today included)."""
         if not 1 <= days <= MAX_DAYS:
             raise InvalidInput(f"days must be from 1 to {MAX_DAYS}", field="days")
-        today = self.now().date()
+        now = self.now()
         start = datetime.combine(
-            today - timedelta(days=days - 1), datetime.min.time(), tzinfo=self.now().tzinfo
+            now.date() - timedelta(days=days - 1), datetime.min.time(), tzinfo=now.tzinfo
         )
         self.flush_decisions()
         with self._read() as conn:

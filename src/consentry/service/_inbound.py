@@ -191,8 +191,8 @@ class InboundLayer(KeywordsLayer):
                 if account_wide or brand is None
                 else self._clarification(conn, tenant, brand, number)
             )
-            if keep_options is not None:
-                targets = (Scope(ScopeKind.BRAND, brand.id),) if brand else targets
+            if keep_options is not None and brand is not None:
+                targets = (Scope(ScopeKind.BRAND, brand.id),)
             existing = {
                 o.scope for o in optout_store.current(conn, tenant.id, [number]).get(number, [])
             }
@@ -306,8 +306,7 @@ class InboundLayer(KeywordsLayer):
             )
         if verdict.kind is ReplyKind.AMBIGUOUS:
             return _Outcome("held_for_review", (), needs_review=True)
-        kept = kept_purpose(body) if brand is not None else None
-        if kept is not None and brand is not None:
+        if brand is not None and (kept := kept_purpose(body)) is not None:
             return self._narrow(conn, tenant, head, brand, number, kept, inbound_id, at)
         return _Outcome("none", ())
 

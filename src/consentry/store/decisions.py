@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from consentry.domain.policy import Decision, OutgoingMessage, Severity
+from consentry.domain.policy import Decision, OutgoingMessage, Severity, decision_json
 from consentry.identifiers import new_id
 from consentry.store.tables import decision_rules, decisions
 
@@ -61,14 +61,8 @@ def insert(
                 "action": decision.action.value,
                 "defer_until": decision.defer_until,
                 "findings": [
-                    {
-                        "rule_id": f.rule_id,
-                        "severity": f.severity.value,
-                        "message": f.message,
-                        "citation": f.citation,
-                        "details": {k: _plain(v) for k, v in f.details.items()},
-                    }
-                    for f in decision.findings
+                    {**finding, "details": _plain(finding["details"])}
+                    for finding in decision_json(decision)["findings"]
                 ],
             }
         )
@@ -154,7 +148,7 @@ def _plain(value: object) -> object:
         return value.isoformat()
     if isinstance(value, (list, tuple, set, frozenset)):
         return [_plain(v) for v in value]
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
