@@ -4,9 +4,7 @@ is honoured by the other, by its opt-out check and by its send gate, with no res
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -15,36 +13,22 @@ from typing import Any
 import httpx
 
 from consentry import Consentry
+from tests.reliability.processes import free_port, start_server
 
 SENDER = "+12065550100"
 RECIPIENT = "+12065550142"
 BOUND = 5.0  # generous: the goal (< 1 s) is measured in bench/bench_index.py, not asserted here
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def _servers(database_url: str, key: str, count: int) -> Iterator[list[httpx.Client]]:
     """``count`` processes of ``consentry serve``, started together; yields authenticated clients."""
-    command = [sys.executable, "-m", "consentry.cli", "serve", "--database", database_url]
-    env = {**os.environ, "CONSENTRY_INDEX_SNAPSHOT": ""}
     started: list[tuple[subprocess.Popen[bytes], str]] = []
     try:
         for _ in range(count):
-            port = _free_port()
-            process = subprocess.Popen(
-                [*command, "--port", str(port)],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env=env,
-            )
+            port = free_port()
+            process = start_server(database_url, port, env={"CONSENTRY_INDEX_SNAPSHOT": ""})
             started.append((process, f"http://127.0.0.1:{port}"))
-        for process, url in started:
-            _wait_until_serving(process, url)
         with ExitStack() as stack:
             yield [
                 stack.enter_context(
@@ -62,19 +46,6 @@ def _servers(database_url: str, key: str, count: int) -> Iterator[list[httpx.Cli
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
-
-
-def _wait_until_serving(process: subprocess.Popen[bytes], url: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, "the server process died"
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
 
 
 def _opted_out(client: httpx.Client) -> bool:

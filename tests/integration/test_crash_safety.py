@@ -8,51 +8,17 @@ import itertools
 import os
 import random
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 
 import httpx
 
 from consentry import Consentry
+from tests.reliability.processes import free_port, start_server
 
 SENDER = "+12065550100"
 CLIENTS = 4
 KILLS = 3
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _start(database_url: str, port: int) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "consentry.cli",
-            "serve",
-            "--database",
-            database_url,
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            time.sleep(0.05)
-    server.kill()
-    raise RuntimeError("the server did not start")
 
 
 def test_acknowledged_opt_outs_survive_sigkill(database_url: str, service: Consentry) -> None:
@@ -61,7 +27,7 @@ def test_acknowledged_opt_outs_survive_sigkill(database_url: str, service: Conse
     service.create_program(tenant, brand.id, "Alerts", slug="alerts")
     service.create_sender(tenant, SENDER, "long_code", programs=["alerts"], verified=True)
 
-    port = _free_port()
+    port = free_port()
     acknowledged: list[str] = []
     attempts = itertools.count()
     stop = threading.Event()
@@ -87,7 +53,7 @@ def test_acknowledged_opt_outs_survive_sigkill(database_url: str, service: Conse
                     with lock:
                         acknowledged.append(number)
 
-    server = _start(database_url, port)
+    server = start_server(database_url, port)
     workers = [threading.Thread(target=client) for _ in range(CLIENTS)]
     for worker in workers:
         worker.start()
@@ -97,7 +63,7 @@ def test_acknowledged_opt_outs_survive_sigkill(database_url: str, service: Conse
             time.sleep(rng.uniform(0.4, 1.0))
             server.send_signal(signal.SIGKILL)
             server.wait(timeout=10)
-            server = _start(database_url, port)
+            server = start_server(database_url, port)
         time.sleep(0.5)
     finally:
         stop.set()
