@@ -27,7 +27,7 @@ from consentry.domain.model import Brand, Program, Tenant
 from consentry.domain.numbers import to_e164
 from consentry.errors import ConsentryError, InvalidNumber, NotFound
 from consentry.service import Consentry
-from consentry.web.pages import SECURITY_HEADERS, templates, tokens_match
+from consentry.web.pages import SECURITY_HEADERS, set_private_cookie, templates, tokens_match
 
 router = APIRouter(include_in_schema=False)
 
@@ -133,14 +133,7 @@ def _form(
         },
         status,
     )
-    response.set_cookie(
-        CSRF_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/join",
-    )
+    set_private_cookie(response, request, CSRF_COOKIE, token, path="/join")
     return response
 
 

@@ -31,7 +31,7 @@ from consentry.web.admin.session import (
     render,
     service_of,
 )
-from consentry.web.pages import tokens_match
+from consentry.web.pages import set_private_cookie, tokens_match
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -92,14 +92,7 @@ def _form(
         },
         status,
     )
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path=cookie_path(tenant),
-    )
+    set_private_cookie(response, request, LOGIN_CSRF_COOKIE, token, path=cookie_path(tenant))
     return response
 
 
@@ -141,14 +134,13 @@ def login(
             status=401,
         )
     response = RedirectResponse(f"{cookie_path(tenant)}/", status_code=303)
-    response.set_cookie(
+    set_private_cookie(
+        response,
+        request,
         SESSION_COOKIE,
         session.token,
-        max_age=int(SESSION_LIFETIME.total_seconds()),
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
         path=cookie_path(tenant),
+        max_age=int(SESSION_LIFETIME.total_seconds()),
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path=cookie_path(tenant))
     return response
