@@ -24,8 +24,10 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from consentry.api.auth import ServiceDep, TenantDep
 from consentry.api.errors import error_body, status_of
 from consentry.api.schemas import Strict
+from consentry.collector import collector_paused
+from consentry.domain.model import Tenant
 from consentry.domain.policy import decision_json
-from consentry.service import MAX_BATCH, MAX_BODY, BatchItem, SendRequest
+from consentry.service import MAX_BATCH, MAX_BODY, BatchItem, Consentry
 
 router = APIRouter(prefix="/v1", tags=["send gate"])
 
@@ -42,6 +44,11 @@ class _JSON(Response):
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
 
+    @classmethod
+    def of_bytes(cls, payload: bytes) -> Response:
+        """A response of JSON already serialised."""
+        return Response(payload, media_type=cls.media_type)
+
 
 class MessageIn(Strict):
     sender: str = Field(alias="from", min_length=1, max_length=64, description="sender address")
@@ -57,11 +64,6 @@ class MessageIn(Strict):
         if value is not None and value.tzinfo is None:
             raise ValueError("must include a time zone, e.g. 2026-11-23T10:00:00Z")
         return value
-
-    def request(self) -> SendRequest:
-        return SendRequest(
-            self.sender, self.recipient, self.program, self.body, self.at, self.category
-        )
 
 
 class CheckIn(MessageIn):
@@ -80,7 +82,7 @@ class SentIn(Strict):
 @router.post("/messages:check", response_class=_JSON)
 def check_message(body: CheckIn, tenant: TenantDep, app: ServiceDep) -> Response:
     """Decide whether one message may be sent now (or at ``at``), with the rules that say so."""
-    item = app.check_batch(tenant, [body.request()], record=body.record)[0]
+    item = app.check_batch(tenant, [body], record=body.record)[0]
     if item.error is not None:
         raise item.error
     assert item.decision is not None
@@ -114,9 +116,8 @@ async def check_batch(
     raw: Annotated[bytes, Depends(_body)], tenant: TenantDep, app: ServiceDep
 ) -> Response:
     """Decide up to 10,000 messages; each gets its own decision (or error), in order."""
-    body = _parsed(BatchIn, raw)
-    items = app.check_batch(tenant, [m.request() for m in body.messages], record=body.record)
-    return _JSON(_batch_json(items))
+    with collector_paused():
+        return _JSON.of_bytes(_checked(raw, tenant, app))
 
 
 @router.post("/messages:sent", response_class=_JSON, openapi_extra=_schema(SentIn))
@@ -124,9 +125,19 @@ def record_sent(
     raw: Annotated[bytes, Depends(_body)], tenant: TenantDep, app: ServiceDep
 ) -> Response:
     """Record messages as sent (frequency caps, first-message and snowshoe rules count them)."""
+    with collector_paused():
+        return _JSON.of_bytes(_recorded(raw, tenant, app))
+
+
+def _checked(raw: bytes, tenant: Tenant, app: Consentry) -> bytes:
+    # Everything a batch allocates is dropped when this returns, inside the collector's pause.
+    body = _parsed(BatchIn, raw)
+    return orjson.dumps(_batch_json(app.check_batch(tenant, body.messages, record=body.record)))
+
+
+def _recorded(raw: bytes, tenant: Tenant, app: Consentry) -> bytes:
     body = _parsed(SentIn, raw)
-    items = app.record_sent(tenant, [m.request() for m in body.messages])
-    return _JSON(_batch_json(items))
+    return orjson.dumps(_batch_json(app.record_sent(tenant, body.messages)))
 
 
 async def _body(request: Request) -> bytes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -60,10 +60,8 @@ def insert(
                 "category": message.category,
                 "action": decision.action.value,
                 "defer_until": decision.defer_until,
-                "findings": [
-                    {**finding, "details": _plain(finding["details"])}
-                    for finding in decision_json(decision)["findings"]
-                ],
+                # Details may hold times and sets: the engine's JSON writer (orjson) takes them.
+                "findings": decision_json(decision)["findings"],
             }
         )
         rule_rows.extend(
@@ -140,16 +138,3 @@ def _logged(row: Any) -> LoggedDecision:
         defer_until=row.defer_until,
         findings=list(row.findings),
     )
-
-
-def _plain(value: object) -> object:
-    """A JSON-ready form of a finding's detail (times as ISO text, collections as lists)."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)

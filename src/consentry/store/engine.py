@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -33,7 +34,34 @@ def create_store_engine(url: str) -> Engine:
     sa_url = sa.make_url(_with_psycopg(url))
     if sa_url.get_backend_name() == "sqlite":
         return _sqlite_engine(sa_url)
-    return sa.create_engine(sa_url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return sa.create_engine(
+        sa_url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        json_serializer=json_text,
+        json_deserializer=json_value,
+    )
+
+
+def json_text(value: Any) -> str:
+    """JSON columns' text, written by orjson (the decisions log writes thousands of findings a
+    second): times as ISO 8601, sets and tuples as lists, any other object as its ``str``."""
+    return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def json_value(text: str | bytes) -> Any:
+    """A JSON column's value read back (orjson). SQLite may hand back a bare number as a number;
+    the :class:`TypeError` tells SQLAlchemy's SQLite JSON type to keep it as it is."""
+    if not isinstance(text, (str, bytes, bytearray, memoryview)):
+        raise TypeError(f"JSON text expected, got {type(text).__name__}")
+    return orjson.loads(text)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    return str(value)
 
 
 def _with_psycopg(url: str) -> str:
@@ -47,7 +75,12 @@ def _sqlite_engine(url: sa.URL) -> Engine:
     database = url.database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = sa.create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        json_serializer=json_text,
+        json_deserializer=json_value,
+    )
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
