@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from consentry.api.auth import ServiceDep, TenantDep
 from consentry.errors import InvalidInput
+from consentry.service._decisions import MAX_CURSOR
 
 router = APIRouter(prefix="/v1", tags=["send gate"])
 
@@ -42,8 +43,24 @@ class RuleDayCount(BaseModel):
     refused: int
 
 
-@router.get("/decisions")
+_PAGING_HEADERS: dict[str, Any] = {
+    "Link": {
+        "description": "The next older page, same filters: "
+        '`</v1/decisions?...&before=...>; rel="next"` (absent on the last page)',
+        "schema": {"type": "string"},
+    },
+    "X-Next-Cursor": {
+        "description": "The cursor to pass as `before` for the next older page (absent on the "
+        "last page)",
+        "schema": {"type": "string"},
+    },
+}
+
+
+@router.get("/decisions", responses={200: {"headers": _PAGING_HEADERS}})
 def list_decisions(
+    request: Request,
+    response: Response,
     tenant: TenantDep,
     app: ServiceDep,
     rule_id: Annotated[str | None, Query(max_length=48)] = None,
@@ -52,17 +69,34 @@ def list_decisions(
     since: Annotated[
         str | None, Query(max_length=40, description="ISO 8601 time with a zone")
     ] = None,
+    before: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_CURSOR,
+            description="A cursor from the previous page's `X-Next-Cursor` (or `Link`) header: "
+            "the entries older than that page's last one",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DecisionOut]:
-    """Messages the gate blocked or deferred, newest first, with each finding and its citation."""
-    logged = app.list_decisions(
+    """Messages the gate blocked or deferred, newest first, with each finding and its citation.
+
+    Pages: when older entries remain, the response carries their cursor in `X-Next-Cursor` and a
+    `Link` header (`rel="next"`) with the same filters; pass it as `before`. Entries logged
+    meanwhile never shift an older page."""
+    page = app.decisions_page(
         tenant,
         rule_id=rule_id,
         recipient=recipient,
         action=action,
         since=_instant(since),
+        before=before,
         limit=limit,
     )
+    if page.older is not None:
+        following = request.url.include_query_params(before=page.older)
+        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
+        response.headers["X-Next-Cursor"] = page.older
     return [
         DecisionOut(
             id=d.id,
@@ -77,7 +111,7 @@ def list_decisions(
             rule_ids=d.rule_ids,
             findings=[FindingOut(**f) for f in d.findings],
         )
-        for d in logged
+        for d in page.decisions
     ]
 
 

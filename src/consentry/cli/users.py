@@ -1,4 +1,4 @@
-"""Console users of a tenant: ``consentry users create | list | disable``.
+"""Console users of a tenant: ``consentry users create | list | disable | set-password``.
 
 The password is never an argument (it would land in the shell history and the process list):
 it is asked twice without echo, or read from the first line of standard input with
@@ -108,3 +108,22 @@ def users_disable(
     account = _tenant(service, tenant)
     disabled = _run(lambda: service.disable_user(account, user))
     err.print(f"user {disabled.email} disabled; their sessions are ended", highlight=False)
+
+
+@users_app.command("set-password")
+def users_set_password(
+    user: Annotated[str, typer.Argument(help="E-mail address or user id.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    tenant: TenantOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Set a console user's password (ends their sessions, lifts a lock-out). Example: consentry
+    users set-password ana@demo.example -t demo"""
+    service = _service(database)
+    account = _tenant(service, tenant)
+    target = _run(lambda: service.get_user(account, user))
+    password = _read_password(password_stdin)
+    _run(lambda: service.reset_password(account, target.id, password, actor="cli"))
+    err.print(f"password of {target.email} set; their sessions are ended", highlight=False)

@@ -32,10 +32,12 @@ from consentry.service._results import (
 from consentry.service._review import ReviewLayer
 from consentry.service._screen import ScreenLayer  # bulk screening (issue #11)
 from consentry.service._sync import SyncLayer  # provider integration (issue #7)
+from consentry.service._user_admin import UserAdminLayer  # console user management (#8)
 from consentry.service._users import UsersLayer  # admin console (issue #8)
 
 
 class Consentry(
+    UserAdminLayer,
     UsersLayer,
     ConsoleLayer,
     ArchiveLayer,

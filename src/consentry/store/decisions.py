@@ -15,6 +15,9 @@ from consentry.store.tables import decision_rules, decisions
 
 _REFUSING = (Severity.BLOCK, Severity.DEFER)
 
+Position = tuple[datetime, str]
+"""A place in the decisions log: an entry's ``(decided_at, decision_id)``."""
+
 
 @dataclass(frozen=True, slots=True)
 class LoggedDecision:
@@ -90,9 +93,17 @@ def listed(
     recipient: str | None = None,
     action: str | None = None,
     since: datetime | None = None,
+    before: Position | None = None,
+    after: Position | None = None,
     limit: int = 100,
 ) -> list[LoggedDecision]:
-    """The latest refused messages, newest first, filtered by rule, recipient, action, time."""
+    """The latest refused messages, newest first, filtered by rule, recipient, action, time.
+
+    The log's order is ``decided_at`` descending, then ``decision_id`` ascending (one batch shares
+    one time): a total order, so keyset pages never skip or repeat an entry. ``before`` keeps the
+    entries that come after that position in this order (older ones); ``after`` the entries that
+    come before it (newer ones), of which the ``limit`` nearest to it are returned, newest first.
+    """
     query = sa.select(decisions).where(decisions.c.tenant_id == tenant_id)
     if rule_id is not None:
         by_rule = sa.select(decision_rules.c.decision_id).where(
@@ -105,7 +116,14 @@ def listed(
         query = query.where(decisions.c.action == action)
     if since is not None:
         query = query.where(decisions.c.decided_at >= since)
-    query = query.order_by(decisions.c.decided_at.desc(), decisions.c.decision_id).limit(limit)
+    at, key = decisions.c.decided_at, decisions.c.decision_id
+    if before is not None:
+        query = query.where(sa.or_(at < before[0], sa.and_(at == before[0], key > before[1])))
+    if after is not None:
+        query = query.where(sa.or_(at > after[0], sa.and_(at == after[0], key < after[1])))
+        nearest = conn.execute(query.order_by(at.asc(), key.desc()).limit(limit))
+        return [_logged(row) for row in nearest][::-1]
+    query = query.order_by(at.desc(), key).limit(limit)
     return [_logged(row) for row in conn.execute(query)]
 
 

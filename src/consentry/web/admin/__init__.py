@@ -13,8 +13,10 @@ from consentry.web.admin import (
     imports,
     lists,
     login,
+    password,
     programs,
     recipients,
+    users,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -26,5 +28,7 @@ router.include_router(imports.router)
 router.include_router(copy.router)
 router.include_router(decisions.router)
 router.include_router(programs.router)
+router.include_router(users.router)  # users page and own password (issue #8, part B)
+router.include_router(password.router)
 
 __all__ = ["router"]
