@@ -12,6 +12,7 @@ def test_all_is_sorted_and_complete() -> None:
         "api",
         "archive",
         "cli",
+        "collector",
         "consenting",
         "domain",
         "errors",
