@@ -17,8 +17,8 @@ from consentry.service._decisions import DecisionsLayer  # decisions log (issue 
 from consentry.service._delivery import DeliveryReport
 from consentry.service._gate import MAX_BATCH, MAX_BODY, BatchItem, SendRequest
 from consentry.service._inbound import MAX_INBOUND_BODY
-from consentry.service._programs import ProgramsLayer  # program editing (issue #8)
 from consentry.service._registry import PROGRAM_CATEGORIES
+from consentry.service._registry_edit import RegistryEditLayer  # registry editing (issue #8)
 from consentry.service._results import (
     ConsentImportReport,
     ConsentOutcome,
@@ -45,7 +45,7 @@ class Consentry(
     ScreenLayer,
     DecisionsLayer,
     ReviewLayer,
-    ProgramsLayer,
+    RegistryEditLayer,
 ):
     """The consentry service over one database.
 

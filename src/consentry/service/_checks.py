@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
+
+import sqlalchemy as sa
 
 from consentry.domain.model import (
     Program,
     ScopeKind,
     SenderKind,
 )
+from consentry.domain.numbers import normalize_sender, to_e164
 from consentry.errors import InvalidInput, NotFound
 from consentry.identifiers import is_slug
+from consentry.store import registry
 
 _T = TypeVar("_T")
 _E = TypeVar("_E", ScopeKind, SenderKind)
@@ -109,3 +114,44 @@ def use_case_id(value: Any) -> str | None:
             "use_case must be a short identifier such as lead_generation", field="use_case"
         )
     return value
+
+
+def flag(value: Any, field_name: str) -> bool:
+    """A setting that is on or off: ``True`` or ``False`` only (not 1, "yes" or null)."""
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{field_name} must be true or false; got {value!r}", field=field_name)
+    return value
+
+
+def optional_phone(value: Any, region: str, field_name: str) -> str | None:
+    """A phone number in E.164 (e.g. a brand's support phone), or None when none is given."""
+    return to_e164(value, region, field=field_name) if value else None
+
+
+def sender_kind(value: Any) -> SenderKind:
+    """A sender's kind (long_code, toll_free, short_code, alphanumeric)."""
+    return enum_value(SenderKind, value, "kind")
+
+
+def sender_address(value: Any, kind: SenderKind, region: str) -> str:
+    """A sender address normalised for its kind (a number that does not fit it is refused)."""
+    return normalize_sender(value, kind, region)
+
+
+def program_ids_of(conn: sa.Connection, tenant_id: str, refs: Sequence[str]) -> tuple[str, ...]:
+    """The ids of the tenant's programs ``refs`` (ids or slugs), each once, in the given order;
+    an unknown program (or another tenant's) is ``NotFound`` naming ``program_ids``."""
+    if isinstance(refs, str) or not isinstance(refs, Sequence):
+        raise InvalidInput(
+            "program_ids must be a list of program ids or slugs", field="program_ids"
+        )
+    program_ids: list[str] = []
+    for ref in refs:
+        if not isinstance(ref, str):
+            raise InvalidInput(
+                f"program_ids must hold program ids or slugs; got {ref!r}", field="program_ids"
+            )
+        program = found(registry.find_program(conn, tenant_id, ref), "program", ref, "program_ids")
+        if program.id not in program_ids:
+            program_ids.append(program.id)
+    return tuple(program_ids)

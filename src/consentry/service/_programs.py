@@ -2,8 +2,9 @@
 
 Each field is checked the way :meth:`RegistryLayer.create_program` checks it (the same helpers
 of ``_checks``, the same reply and consent rules); all changes are checked before any is stored,
-written in one transaction, and the tenant's gate epoch is bumped so that every send-gate cache
-reloads the program before its next decision.
+written in one transaction with one row of the registry change history per changed setting, and
+the tenant's gate epoch is bumped so that every send-gate cache reloads the program before its
+next decision.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from consentry.domain.model import Program, Tenant
 from consentry.domain.purposes import default_purpose, purpose_names
 from consentry.errors import InvalidInput
 from consentry.service._checks import (
+    flag,
     found,
     one_of,
     optional_reply,
@@ -30,7 +32,7 @@ from consentry.service._checks import (
     use_case_id,
 )
 from consentry.service._registry import PROGRAM_CATEGORIES, RegistryLayer
-from consentry.store import registry, sends
+from consentry.store import registry, registry_changes, sends
 from consentry.store.tables import programs
 
 # Settings that may change; the id, slug and brand of a program never do (links and consents
@@ -40,12 +42,6 @@ CHOICE_FIELDS = ("category", "purpose", "opt_out_scope", "consent_level", "use_c
 FLAG_FIELDS = ("double_opt_in", "age_gated", "block_shorteners", "one_way")
 NUMBER_FIELDS = ("pending_expiry_hours", "reconfirm_after_days", "reconfirm_idle_days")
 EDITABLE = TEXT_FIELDS + CHOICE_FIELDS + FLAG_FIELDS + NUMBER_FIELDS
-
-
-def _flag(value: Any, field_name: str) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidInput(f"{field_name} must be true or false; got {value!r}", field=field_name)
-    return value
 
 
 def _opt_out_reply(value: Any) -> str | None:
@@ -105,7 +101,7 @@ def changed_program(current: Program, changes: Mapping[str, Any]) -> Program:
         new["use_case"] = use_case_id(changes["use_case"])
     for name in FLAG_FIELDS:
         if name in changes:
-            new[name] = _flag(changes[name], name)
+            new[name] = flag(changes[name], name)
     defaults = {
         "pending_expiry_hours": rules.pending_expiry_hours,
         "reconfirm_after_days": rules.first_message_within_days,
@@ -121,37 +117,51 @@ def changed_program(current: Program, changes: Mapping[str, Any]) -> Program:
     return replace(current, **new)
 
 
+def stored_settings(program: Program) -> dict[str, Any]:
+    """The editable settings of ``program`` as stored (and as the change history keeps them)."""
+    return {
+        name: (getattr(program, name).value if name == "opt_out_scope" else getattr(program, name))
+        for name in EDITABLE
+    }
+
+
 class ProgramsLayer(RegistryLayer):
     """Change a registered program's settings."""
 
-    def update_program(self, tenant: Tenant, program_ref: str, **changes: Any) -> Program:
+    def update_program(
+        self, tenant: Tenant, program_ref: str, *, actor: str = "service", **changes: Any
+    ) -> Program:
         """Change some settings of the program ``program_ref`` (id or slug) of ``tenant``.
 
         Every change is checked as :meth:`create_program` checks it, all before any is stored;
-        the row is written in one transaction that also bumps the tenant's gate epoch, so the
-        next send decision sees the new settings. Unknown ids (or another tenant's) raise
-        ``NotFound``; a bad value ``InvalidInput`` naming its field.
+        the row is written in one transaction that also records each changed setting in the
+        registry change history under ``actor`` (``console:<e-mail>``, ``api-key:<key id>``,
+        ``cli``) and bumps the tenant's gate epoch, so the next send decision sees the new
+        settings. Unknown ids (or another tenant's) raise ``NotFound``; a bad value
+        ``InvalidInput`` naming its field.
         """
         with self.engine.begin() as conn:
+            registry_changes.lock_entity(conn, tenant.id, "program", program_ref)
             current = found(
                 registry.find_program(conn, tenant.id, program_ref), "program", program_ref
             )
             program = changed_program(current, changes)
             if program == current:
                 return current
+            after = stored_settings(program)
             conn.execute(
                 sa.update(programs)
                 .where(programs.c.tenant_id == tenant.id, programs.c.program_id == current.id)
-                .values(
-                    {
-                        name: (
-                            getattr(program, name).value
-                            if name == "opt_out_scope"
-                            else getattr(program, name)
-                        )
-                        for name in EDITABLE
-                    }
-                )
+                .values(after)
+            )
+            registry_changes.record(
+                conn,
+                tenant.id,
+                "program",
+                current.id,
+                registry_changes.changed_fields(stored_settings(current), after),
+                actor=actor,
+                at=self.now(),
             )
             sends.bump_epoch(conn, tenant.id)
         return program

@@ -14,22 +14,24 @@ from consentry.domain.model import (
     Brand,
     Program,
     Sender,
-    SenderKind,
     Tenant,
 )
-from consentry.domain.numbers import normalize_sender, sender_lookup_key, to_e164
+from consentry.domain.numbers import sender_lookup_key
 from consentry.domain.purposes import default_purpose, purpose_names
 from consentry.errors import Conflict, InvalidNumber
 from consentry.identifiers import new_id, slugify
 from consentry.service._checks import (
-    enum_value,
     found,
     one_of,
+    optional_phone,
     optional_reply,
     optional_text,
     positive_int,
+    program_ids_of,
     required_text,
     scope_kind,
+    sender_address,
+    sender_kind,
     use_case_id,
     valid_slug,
     web_url,
@@ -70,11 +72,7 @@ class RegistryLayer(TenantsLayer):
             slug=valid_slug(slug if slug is not None else slugify(name), "slug"),
             name=name,
             support_contact=required_text(support_contact, "support_contact", 200),
-            support_phone=(
-                to_e164(support_phone, tenant.default_region, field="support_phone")
-                if support_phone
-                else None
-            ),
+            support_phone=optional_phone(support_phone, tenant.default_region, "support_phone"),
             created_at=self.now(),
             terms_url=web_url(terms_url, "terms_url"),
             privacy_url=web_url(privacy_url, "privacy_url"),
@@ -200,25 +198,19 @@ class RegistryLayer(TenantsLayer):
         verified: bool = False,
     ) -> Sender:
         """Register a sender (long code, toll-free, short code or alphanumeric ID) and its programs."""
-        sender_kind = enum_value(SenderKind, kind, "kind")
-        normalized = normalize_sender(address, sender_kind, tenant.default_region)
+        kind_of = sender_kind(kind)
+        normalized = sender_address(address, kind_of, tenant.default_region)
         with self.engine.begin() as conn:
-            program_ids: list[str] = []
-            for ref in programs:
-                program = found(
-                    registry.find_program(conn, tenant.id, ref), "program", ref, "program_ids"
-                )
-                if program.id not in program_ids:
-                    program_ids.append(program.id)
+            program_ids = program_ids_of(conn, tenant.id, programs)
             if registry.find_sender(conn, tenant.id, normalized) is not None:
                 raise Conflict(f"sender {normalized} is already registered", field="address")
             sender = Sender(
                 id=new_id("snd"),
                 tenant_id=tenant.id,
                 address=normalized,
-                kind=sender_kind,
+                kind=kind_of,
                 verified=bool(verified),
-                program_ids=tuple(program_ids),
+                program_ids=program_ids,
                 created_at=self.now(),
             )
             registry.insert_sender(conn, sender)

@@ -459,3 +459,25 @@ decision_rules = sa.Table(
     sa.Column("decided_at", UTCDateTime(), nullable=False),
     sa.Index("ix_decision_rules_rule", "tenant_id", "rule_id", "decided_at"),
 )
+
+# --- issue #8: registry change history (0014) --------------------------------------------------
+
+registry_changes = sa.Table(
+    "registry_changes",
+    metadata,
+    # One row per setting changed by an edit of a program, brand or sender, written in the same
+    # transaction as the edit; unchanged settings are not recorded. Values are JSON (text, true /
+    # false, numbers, lists of program ids; null for an unset optional text).
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("change_id", sa.String(40), primary_key=True),
+    sa.Column("entity_kind", sa.String(16), nullable=False),  # program | brand | sender
+    sa.Column("entity_id", sa.String(40), nullable=False),
+    sa.Column("field", sa.String(64), nullable=False),
+    sa.Column("old_value", sa.JSON(), nullable=True),
+    sa.Column("new_value", sa.JSON(), nullable=True),
+    # console:<e-mail>, api-key:<key id>, cli, or service (a direct call from Python)
+    sa.Column("actor", sa.String(300), nullable=False),
+    sa.Column("changed_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_registry_changes_entity", "tenant_id", "entity_kind", "entity_id", "changed_at"),
+    sa.Index("ix_registry_changes_time", "tenant_id", "changed_at"),
+)

@@ -16,6 +16,7 @@ from consentry.web.admin import (
     password,
     programs,
     recipients,
+    registry_edit,
     users,
 )
 
@@ -30,5 +31,6 @@ router.include_router(decisions.router)
 router.include_router(programs.router)
 router.include_router(users.router)  # users page and own password (issue #8, part B)
 router.include_router(password.router)
+router.include_router(registry_edit.router)  # brand and sender editing (issue #8)
 
 __all__ = ["router"]

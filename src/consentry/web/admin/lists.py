@@ -174,16 +174,16 @@ def audit(console: SignedIn) -> Response:
 
 @router.get("/admin/{tenant_slug}/registry", response_class=HTMLResponse)
 def registry(console: SignedIn) -> Response:
-    """Brands, programs and senders (read-only here; the API changes them)."""
+    """Brands, programs and senders, with edit links for admins."""
     service, tenant = console.service, console.tenant
     programs = service.list_programs(tenant)
+    brands = service.list_brands(tenant)
     return console.render(
         "admin/registry.html",
         {
-            "brands": service.list_brands(tenant),
+            "brands": brands,
             "programs": programs,
             "senders": service.list_senders(tenant),
-            "names": {p.id: p.name for p in programs}
-            | {b.id: b.name for b in service.list_brands(tenant)},
+            "names": {p.id: p.name for p in programs} | {b.id: b.name for b in brands},
         },
     )

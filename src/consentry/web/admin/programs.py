@@ -19,6 +19,7 @@ from consentry.domain.model import Brand, Program, ScopeKind
 from consentry.domain.purposes import purpose_names
 from consentry.errors import InvalidInput, NotFound
 from consentry.service import PROGRAM_CATEGORIES
+from consentry.web.admin.history import history_of
 from consentry.web.admin.session import (
     ADMINS,
     CONSOLE_HEADERS,
@@ -137,6 +138,7 @@ def _page(
             "categories": PROGRAM_CATEGORIES,
             "purposes": purpose_names(),
             "scopes": [kind.value for kind in ScopeKind],
+            "history": history_of(console, "program", program.id),
         },
         status,
     )
@@ -163,7 +165,9 @@ async def edit(console: Posted, ref: str) -> Response:
         if not values[name]:
             values[name] = form_values(program)[name]
     try:
-        console.service.update_program(console.tenant, program.id, **changes_of(values))
+        console.service.update_program(
+            console.tenant, program.id, actor=console.actor, **changes_of(values)
+        )
     except InvalidInput as problem:
         field_name = problem.field or "name"
         return _page(console, program, values, errors={field_name: problem.message}, status=422)
@@ -180,6 +184,11 @@ async def lint_fields(console: Checked, ref: str) -> Response:
         found = findings_for(console, program, brand, values)
     except InvalidInput as problem:
         return JSONResponse({"error": problem.message, "field": problem.field}, status_code=422)
+    return findings_response(found)
+
+
+def findings_response(found: dict[str, list[LintFinding]]) -> JSONResponse:
+    """The findings of each box as JSON for the page's script (``program-edit.js``)."""
     return JSONResponse(
         {
             "findings": {

@@ -1,9 +1,10 @@
-/* consentry console: the linter's findings follow the program form as one types.
+/* consentry console: the linter's findings follow a form (a program's or a brand's, the one
+ * with data-lint-url) as one types.
  * Vendored with the package, loaded from the console's own origin (CSP script-src 'self').
  * Without it the page still works: the findings are shown when the form is sent. */
 (function () {
   "use strict";
-  var form = document.getElementById("program-form");
+  var form = document.querySelector("form[data-lint-url]");
   if (!form || !window.fetch || !window.URLSearchParams) {
     return;
   }
