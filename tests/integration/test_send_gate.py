@@ -288,3 +288,32 @@ def test_record_true_counts_within_the_same_batch(
     actions = [item.decision.action.value for item in items if item.decision]
     assert actions == ["send", "send", "defer", "defer"]
     assert [item.send_id is not None for item in items] == [True, True, False, False]
+
+
+@pytest.mark.parametrize(
+    "zone", ["UTC", "America/New_York", "Asia/Kolkata", "Pacific/Chatham", "America/St_Johns"]
+)
+def test_one_instant_written_in_any_zone_gets_the_same_decision(
+    client: httpx.Client, zone: str
+) -> None:
+    """The gate works in UTC whatever offset a time is written with (evening in New York, inside
+    quiet hours, so the timing rules are exercised)."""
+    _setup(client, category="marketing")
+    _consent(client)
+    evening = _afternoon().astimezone(ZoneInfo("America/New_York")).replace(hour=22)
+    in_utc = check(client, at=evening.astimezone(UTC))
+    assert in_utc["action"] == "defer"
+    written = evening.astimezone(ZoneInfo(zone))
+    assert check(client, at=written) == in_utc
+    batch = client.post(
+        "/v1/messages:check-batch",
+        json={
+            "messages": [
+                {"from": SENDER, "to": NY, "program": "alerts", "body": BODY, "at": at}
+                for at in (written.isoformat(), evening.astimezone(UTC).isoformat())
+            ]
+        },
+    )
+    assert batch.status_code == 200, batch.text
+    first, second = (result["decision"] for result in batch.json()["results"])
+    assert first == second == in_utc

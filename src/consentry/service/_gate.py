@@ -19,7 +19,7 @@ import secrets
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -230,10 +230,15 @@ class GateLayer(DeliveryLayer):
         at = request.at
         if at is None:
             at = now
-        elif at.tzinfo is None or at.utcoffset() is None:
-            raise InvalidInput(
-                "at must include a time zone (e.g. 2026-11-23T15:00:00Z)", field="at"
-            )
+        elif at.tzinfo is not UTC:
+            if at.tzinfo is None or at.utcoffset() is None:
+                raise InvalidInput(
+                    "at must include a time zone (e.g. 2026-11-23T15:00:00Z)", field="at"
+                )
+            # In UTC from here on: the rules do arithmetic on it, and with another tzinfo
+            # (pydantic's, for times parsed from JSON) each operation calls back into Python
+            # (measured: the batch check took twice as long).
+            at = at.astimezone(UTC)
         category = request.category
         if category is None:
             category = program.category
