@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from consentry.domain.consent import ConsentEventKind
 from consentry.domain.model import OptOut, OptOutSource, Scope, ScopeKind, Tenant
 from consentry.service._tenants import TenantsLayer
+from consentry.store.days import as_date, utc_day
 from consentry.store.tables import consent_events, inbound, optouts, sends
 
 OPT_IN_KINDS = (
@@ -52,16 +53,6 @@ class ProgramRate:
     @property
     def rate(self) -> float | None:
         return self.opt_outs / self.sent if self.sent else None
-
-
-def _day(conn: sa.Connection, column: Any) -> Any:
-    if conn.dialect.name == "postgresql":
-        return sa.cast(sa.func.timezone("UTC", column), sa.Date)
-    return sa.func.date(column)  # SQLite keeps UTC timestamps as ISO text
-
-
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 class ConsoleLayer(TenantsLayer):
@@ -112,7 +103,7 @@ class ConsoleLayer(TenantsLayer):
     def inbound_volume(self, tenant: Tenant, since: datetime, until: datetime) -> list[DailyCount]:
         """Received replies per classification (``series``: opt_out, help, ...) and UTC day."""
         with self._read() as conn:
-            day = _day(conn, inbound.c.received_at)
+            day = utc_day(conn, inbound.c.received_at)
             rows = conn.execute(
                 sa.select(day.label("day"), inbound.c.kind, sa.func.count())
                 .where(
@@ -123,7 +114,7 @@ class ConsoleLayer(TenantsLayer):
                 .group_by(day, inbound.c.kind)
                 .order_by(day, inbound.c.kind)
             ).all()
-        return [DailyCount(_as_date(d), kind, int(n)) for d, kind, n in rows]
+        return [DailyCount(as_date(d), kind, int(n)) for d, kind, n in rows]
 
     def search_optouts(self, tenant: Tenant, text: str = "", *, limit: int = 100) -> list[OptOut]:
         """Current opt-outs whose number contains the digits of ``text`` (all when empty),
@@ -167,7 +158,7 @@ class ConsoleLayer(TenantsLayer):
         since: datetime,
         until: datetime,
     ) -> list[DailyCount]:
-        day = _day(conn, consent_events.c.occurred_at)
+        day = utc_day(conn, consent_events.c.occurred_at)
         rows = conn.execute(
             sa.select(day.label("day"), consent_events.c.program_id, sa.func.count())
             .where(
@@ -180,4 +171,4 @@ class ConsoleLayer(TenantsLayer):
             .group_by(day, consent_events.c.program_id)
             .order_by(day, consent_events.c.program_id)
         ).all()
-        return [DailyCount(_as_date(d), program, int(n)) for d, program, n in rows]
+        return [DailyCount(as_date(d), program, int(n)) for d, program, n in rows]
