@@ -32,8 +32,6 @@ import os
 import random
 import secrets
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +46,7 @@ import httpx
 import sqlalchemy as sa
 
 from consentry import Consentry
+from consentry.testing import free_port, start_server
 
 TENANTS = 4
 RECIPIENTS = 2_000  # consented, per tenant
@@ -117,41 +116,6 @@ def _prepare(database_url: str) -> list[_Tenant]:
         tenants.append(_Tenant(key, recipients))
     service.close()
     return tenants
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _start(database_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as sink:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "consentry.cli",
-                "serve",
-                "--database",
-                database_url,
-                "--port",
-                str(port),
-            ],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited with {server.returncode}: see {log}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            time.sleep(0.05)
-    server.kill()
-    raise RuntimeError("the server did not start")
 
 
 def _request(rng: random.Random, tenant: _Tenant) -> tuple[str, str, dict[str, Any]]:
@@ -227,10 +191,10 @@ def _result(
 def measure(database_url: str, label: str, seconds: float, clients: int = 8) -> list[Result]:
     """Hold the mixed load for ``seconds`` on ``database_url``; the figures as result rows."""
     tenants = _prepare(database_url)
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory() as workdir:
         log = Path(workdir) / "server.log"
-        server = _start(database_url, port, log)
+        server = start_server(database_url, port, output=log)
         try:
             stats, elapsed = asyncio.run(
                 _drive(f"http://127.0.0.1:{port}", tenants, seconds, clients)

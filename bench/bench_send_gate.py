@@ -13,22 +13,19 @@ import argparse
 import http.client
 import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import orjson
 
 from consentry import Consentry
 from consentry.domain.policy import OutgoingMessage, check_send
 from consentry.service import SendRequest
+from consentry.testing import free_port, start_server
 
 SENDER = "+12065550100"
 TEMPLATES = [
@@ -147,27 +144,8 @@ def main() -> None:
 
     # The server runs in its own process, as in production: the client's JSON work does not
     # share the server's interpreter lock.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "consentry"),
-            "serve",
-            "--database",
-            url,
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(200):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.05)
+    port = free_port()
+    server = start_server(url, port, extra=("--workers", str(args.workers)))
     bodies = [
         orjson.dumps(
             {

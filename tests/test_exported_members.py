@@ -26,6 +26,7 @@ def test_all_is_sorted_and_complete() -> None:
         "secrets_at_rest",
         "service",
         "store",
+        "testing",
         "transports",
         "web",
     }

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from consentry import Consentry
-from tests.reliability.processes import free_port, start_server
+from consentry.testing import free_port, start_server
 
 SENDER = "+12065550100"
 RECIPIENT = "+12065550142"

@@ -14,7 +14,7 @@ import time
 import httpx
 
 from consentry import Consentry
-from tests.reliability.processes import free_port, start_server
+from consentry.testing import free_port, start_server
 
 SENDER = "+12065550100"
 CLIENTS = 4

@@ -18,7 +18,7 @@ import pytest
 from consentry import Consentry
 from consentry.domain.model import ScopeKind
 from consentry.service import ScopeRef
-from tests.reliability.processes import free_port, start_server
+from consentry.testing import free_port, start_server
 
 REQUESTS = 3
 NUMBERS = 3_000  # per request: each import takes a fraction of a second or more

@@ -17,7 +17,7 @@ from twilio.request_validator import RequestValidator
 
 from consentry import Consentry
 from consentry.logs import mask_numbers
-from tests.reliability.processes import free_port, start_server
+from consentry.testing import free_port, start_server
 
 SENDER = "+12065550100"
 PERSON = "+14255550123"

@@ -1,5 +1,6 @@
-"""Start ``consentry serve`` as a real process on a free 127.0.0.1 port (shared by the tests of
-this directory and ``bench/bench_load.py``)."""
+"""Run ``consentry serve`` as a real process on a free 127.0.0.1 port: for tests and benchmarks
+that need the server as it runs in production (its own interpreter, signals, several processes).
+"""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def start_server(
     env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """``consentry serve`` on ``port``, once ``/healthz`` answers; its stdout and stderr go to
-    ``output`` (or nowhere)."""
+    ``output`` (appended; or nowhere), ``extra`` are more ``serve`` options, ``env`` more
+    environment variables. :class:`RuntimeError` if it exits or does not answer within 60 s."""
     sink = output.open("ab") if output is not None else subprocess.DEVNULL
     try:
         server = subprocess.Popen(
@@ -54,7 +56,8 @@ def start_server(
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"the server exited with {server.returncode}")
+            where = f": see {output}" if output is not None else ""
+            raise RuntimeError(f"the server exited with {server.returncode}{where}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 return server
