@@ -1,8 +1,9 @@
 """Managing a tenant's console users: an overview (lock-out, sessions), roles, disabling and
 re-enabling, a password reset by an admin and a user's own password change.
 
-Every change is one transaction and is logged as one structured line on the ``consentry.users``
-logger: who (the actor) did what to whom, when (there is no event table for console users).
+Every change is one transaction that also writes one row of ``console_user_events`` (who, the
+actor, did what to whom, when; old and new role), and is then logged as one structured line on
+the ``consentry.users`` logger; a refused change writes neither.
 A tenant never loses its last active admin through these methods: the tenant's user rows are
 locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite has one writer) before the check, so two
 admins demoting each other at the same moment cannot both succeed. Disabling a user or resetting
@@ -12,17 +13,15 @@ every session of the user and starts a new one for the browser that asked (a new
 
 from __future__ import annotations
 
-import json
-import logging
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 
 from consentry.domain.model import Tenant
 from consentry.errors import AuthenticationError, Conflict, InvalidInput, NotFound
+from consentry.service._user_events import log_user_event, user_changed
 from consentry.service._users import (
     LOCKOUT_DURATION,
     LOCKOUT_WINDOW,
@@ -38,9 +37,11 @@ from consentry.service._users import (
     locked_until,
     token_hash,
 )
+from consentry.store import console_user_events
+from consentry.store.console_user_events import ConsoleUserEvent
 from consentry.store.tables import admin_login_failures, admin_sessions, admin_users
 
-log = logging.getLogger("consentry.users")
+EVENTS_SHOWN = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,56 +52,24 @@ class UserOverview:
     locked_until: datetime | None  # failed log-ins lock their address until then
     sessions: int  # sessions alive now
     last_seen_at: datetime | None  # latest request of a live session
-
-
-def user_event(
-    action: str, tenant: Tenant, actor: str, user: ConsoleUser, at: datetime, **details: Any
-) -> dict[str, Any]:
-    """Log one change of a console user (who did what to whom, when); return the event."""
-    event = {
-        "event": f"console_user.{action}",
-        "tenant": tenant.slug,
-        "actor": actor,
-        "user_id": user.id,
-        "user": user.email,
-        "at": at.isoformat(),
-        **details,
-    }
-    log.info("console user %s", json.dumps(event, sort_keys=True), extra={"user_event": event})
-    return event
+    last_login_at: datetime | None = None  # latest successful sign-in (None: never)
 
 
 class UserAdminLayer(UsersLayer):
     """Admins manage the tenant's console users; every user changes their own password."""
 
-    def create_user(
-        self, tenant: Tenant, email: str, role: str, password: str, *, actor: str = "cli"
-    ) -> ConsoleUser:
-        """Create a console user of ``tenant`` (e-mail unique within the tenant), logged as
-        done by ``actor``."""
-        user = super().create_user(tenant, email, role, password)
-        user_event("created", tenant, actor, user, user.created_at, role=user.role.value)
-        return user
-
-    def disable_user(self, tenant: Tenant, ref: str, *, actor: str = "cli") -> ConsoleUser:
-        """Disable a user (id or e-mail address) and end their sessions (no last-admin check:
-        the command line's way back in is ``consentry users create``), logged as by ``actor``."""
-        user = super().disable_user(tenant, ref)
-        user_event("disabled", tenant, actor, user, user.disabled_at or self.now())
-        return user
-
     def user_overview(self, tenant: Tenant) -> list[UserOverview]:
-        """The tenant's console users by e-mail address, each with its lock-out and sessions."""
+        """The tenant's console users by e-mail address, each with its lock-out, sessions and
+        last sign-in."""
         now = self.now()
         with self._read() as conn:
-            users = [
-                _user(row)
-                for row in conn.execute(
-                    sa.select(admin_users)
-                    .where(admin_users.c.tenant_id == tenant.id)
-                    .order_by(admin_users.c.email)
-                )
-            ]
+            rows = conn.execute(
+                sa.select(admin_users)
+                .where(admin_users.c.tenant_id == tenant.id)
+                .order_by(admin_users.c.email)
+            ).all()
+            users = [_user(row) for row in rows]
+            last_login = {row.user_id: row.last_login_at for row in rows}
             failures: dict[str, list[datetime]] = {}
             for email, failed_at in conn.execute(
                 sa.select(admin_login_failures.c.email, admin_login_failures.c.failed_at).where(
@@ -128,6 +97,7 @@ class UserAdminLayer(UsersLayer):
                     until if until is not None and until > now else None,
                     len(seen),
                     max(seen, default=None),
+                    last_login[user.id],
                 )
             )
         return overview
@@ -147,9 +117,18 @@ class UserAdminLayer(UsersLayer):
                 .where(admin_users.c.tenant_id == tenant.id, admin_users.c.user_id == user.id)
                 .values(role=new_role.value)
             )
-        user_event(
-            "role_changed", tenant, actor, user, self.now(), old=user.role.value, new=new_role.value
-        )
+            event = user_changed(
+                conn,
+                tenant,
+                user.id,
+                user.email,
+                "role_changed",
+                actor=actor,
+                at=self.now(),
+                old=user.role.value,
+                new=new_role.value,
+            )
+        log_user_event(event)
         return replace(user, role=new_role)
 
     def set_user_active(self, tenant: Tenant, ref: str, active: bool, *, actor: str) -> ConsoleUser:
@@ -168,7 +147,9 @@ class UserAdminLayer(UsersLayer):
                 .where(admin_users.c.tenant_id == tenant.id, admin_users.c.user_id == user.id)
                 .values(disabled_at=None if active else now)
             )
-        user_event("enabled" if active else "disabled", tenant, actor, user, now)
+            kind = "enabled" if active else "disabled"
+            event = user_changed(conn, tenant, user.id, user.email, kind, actor=actor, at=now)
+        log_user_event(event)
         return replace(user, disabled_at=None if active else now)
 
     def reset_password(self, tenant: Tenant, ref: str, password: str, *, actor: str) -> ConsoleUser:
@@ -184,7 +165,10 @@ class UserAdminLayer(UsersLayer):
                     admin_login_failures.c.email == user.email,
                 )
             )
-        user_event("password_reset", tenant, actor, user, self.now())
+            event = user_changed(
+                conn, tenant, user.id, user.email, "password_reset", actor=actor, at=self.now()
+            )
+        log_user_event(event)
         return user
 
     def change_own_password(
@@ -231,8 +215,31 @@ class UserAdminLayer(UsersLayer):
                     last_seen_at=now,
                 )
             )
-        user_event("password_changed", tenant, f"console:{user.email}", user, now)
+            event = user_changed(
+                conn,
+                tenant,
+                user.id,
+                user.email,
+                "password_changed",
+                actor=f"console:{user.email}",
+                at=now,
+            )
+        log_user_event(event)
         return ConsoleSession(new_token, user, now + SESSION_LIFETIME)
+
+    def user_events(
+        self, tenant: Tenant, ref: str, *, limit: int = EVENTS_SHOWN
+    ) -> list[ConsoleUserEvent]:
+        """The events of one user (id or e-mail address) of ``tenant``, newest first: changes
+        (who, what, when, details such as the old and new role) and successful sign-ins.
+        Another tenant's user: :class:`NotFound`."""
+        with self._read() as conn:
+            row = self._user_row(conn, tenant, ref)
+            if row is None:
+                raise NotFound(f"no user {ref!r}", field="user")
+            return console_user_events.list_events(
+                conn, tenant.id, user_id=row.user_id, limit=limit
+            )
 
     def _locked_user(self, conn: sa.Connection, tenant: Tenant, ref: str) -> ConsoleUser:
         """The user ``ref`` (id or e-mail address), once every user row of the tenant is locked

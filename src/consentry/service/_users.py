@@ -5,6 +5,10 @@ only the user's cookie holds: the store keeps its SHA-256. Five failed log-ins f
 address within fifteen minutes lock that address out for fifteen minutes, whether or not an
 account exists for it, and every refusal reads the same, so the log-in form never tells whether
 an address has an account.
+
+Creating and disabling a user, and each successful sign-in (which also sets the user's
+``last_login_at``), write one console user event in the same transaction (see
+:mod:`consentry.service._user_events`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from consentry.domain.model import Tenant
 from consentry.errors import AuthenticationError, Conflict, InvalidInput, NotFound
 from consentry.identifiers import new_id
 from consentry.service._tenants import TenantsLayer
+from consentry.service._user_events import log_user_event, user_changed
 from consentry.store.tables import admin_login_failures, admin_sessions, admin_users
 
 
@@ -148,8 +153,11 @@ class UsersLayer(TenantsLayer):
     password_hasher: PasswordHasher = PasswordHasher()
     _dummy_hash: str | None = None
 
-    def create_user(self, tenant: Tenant, email: str, role: str, password: str) -> ConsoleUser:
-        """Create a console user of ``tenant`` (e-mail unique within the tenant)."""
+    def create_user(
+        self, tenant: Tenant, email: str, role: str, password: str, *, actor: str = "cli"
+    ) -> ConsoleUser:
+        """Create a console user of ``tenant`` (e-mail unique within the tenant); the event
+        ``created`` names ``actor`` (``console:<e-mail>``, ``cli``)."""
         user = ConsoleUser(
             id=new_id("usr"),
             tenant_id=tenant.id,
@@ -171,6 +179,17 @@ class UsersLayer(TenantsLayer):
                     created_at=user.created_at,
                 )
             )
+            event = user_changed(
+                conn,
+                tenant,
+                user.id,
+                user.email,
+                "created",
+                actor=actor,
+                at=user.created_at,
+                role=user.role.value,
+            )
+        log_user_event(event)
         return user
 
     def list_users(self, tenant: Tenant) -> list[ConsoleUser]:
@@ -191,22 +210,33 @@ class UsersLayer(TenantsLayer):
             raise NotFound(f"no user {ref!r}", field="user")
         return _user(row)
 
-    def disable_user(self, tenant: Tenant, ref: str) -> ConsoleUser:
-        """Disable a user (id or e-mail address) and end every session of theirs."""
-        user = self.get_user(tenant, ref)
+    def disable_user(self, tenant: Tenant, ref: str, *, actor: str = "cli") -> ConsoleUser:
+        """Disable a user (id or e-mail address) and end every session of theirs (no
+        last-admin check: the command line's way back in is ``consentry users create``).
+
+        The event ``disabled`` names ``actor``; a user disabled already stays as they are and
+        no event is written."""
         now = self.now()
         with self.engine.begin() as conn:
-            conn.execute(
-                sa.update(admin_users)
-                .where(admin_users.c.tenant_id == tenant.id, admin_users.c.user_id == user.id)
-                .values(disabled_at=user.disabled_at or now)
-            )
+            row = self._user_row(conn, tenant, ref)
+            if row is None:
+                raise NotFound(f"no user {ref!r}", field="user")
+            user = _user(row)
             conn.execute(
                 sa.delete(admin_sessions).where(
                     admin_sessions.c.tenant_id == tenant.id, admin_sessions.c.user_id == user.id
                 )
             )
-        return replace(user, disabled_at=user.disabled_at or now)
+            if user.disabled_at is not None:
+                return user
+            conn.execute(
+                sa.update(admin_users)
+                .where(admin_users.c.tenant_id == tenant.id, admin_users.c.user_id == user.id)
+                .values(disabled_at=now)
+            )
+            event = user_changed(conn, tenant, user.id, user.email, "disabled", actor=actor, at=now)
+        log_user_event(event)
+        return replace(user, disabled_at=now)
 
     def authenticate_user(
         self, tenant: Tenant, email: str, password: str, *, ip_address: str | None = None
@@ -267,8 +297,12 @@ class UsersLayer(TenantsLayer):
                 )
         return _user(row)
 
-    def start_session(self, tenant: Tenant, user: ConsoleUser) -> ConsoleSession:
-        """A new session for ``user``; its token is returned once and stored hashed."""
+    def start_session(
+        self, tenant: Tenant, user: ConsoleUser, *, ip_address: str | None = None
+    ) -> ConsoleSession:
+        """A new session for ``user`` (a successful sign-in): its token is returned once and
+        stored hashed; the user's ``last_login_at`` and a ``signed_in`` event (with the IP
+        address when known) are written in the same transaction."""
         if user.tenant_id != tenant.id:
             raise NotFound(f"no user {user.id!r}", field="user")
         token = secrets.token_urlsafe(32)
@@ -285,6 +319,23 @@ class UsersLayer(TenantsLayer):
                     last_seen_at=now,
                 )
             )
+            conn.execute(
+                sa.update(admin_users)
+                .where(admin_users.c.tenant_id == tenant.id, admin_users.c.user_id == user.id)
+                .values(last_login_at=now)
+            )
+            details = {"ip_address": ip_address[:64]} if ip_address else {}
+            event = user_changed(
+                conn,
+                tenant,
+                user.id,
+                user.email,
+                "signed_in",
+                actor=f"console:{user.email}",
+                at=now,
+                **details,
+            )
+        log_user_event(event)
         return ConsoleSession(token, user, expires)
 
     def log_in(
@@ -292,7 +343,7 @@ class UsersLayer(TenantsLayer):
     ) -> ConsoleSession:
         """:meth:`authenticate_user`, then :meth:`start_session`."""
         user = self.authenticate_user(tenant, email, password, ip_address=ip_address)
-        return self.start_session(tenant, user)
+        return self.start_session(tenant, user, ip_address=ip_address)
 
     def session_user(self, tenant: Tenant, token: str) -> ConsoleUser | None:
         """The user signed in with ``token`` in ``tenant``, or None (unknown, expired after

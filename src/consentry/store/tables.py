@@ -379,6 +379,7 @@ admin_users = sa.Table(
     sa.Column("password_hash", sa.Text(), nullable=False),  # argon2id, PHC string
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("disabled_at", UTCDateTime(), nullable=True),
+    sa.Column("last_login_at", UTCDateTime(), nullable=True),  # latest successful sign-in (0015)
     sa.UniqueConstraint("tenant_id", "email", name="uq_admin_users_email"),
 )
 
@@ -480,4 +481,23 @@ registry_changes = sa.Table(
     sa.Column("changed_at", UTCDateTime(), nullable=False),
     sa.Index("ix_registry_changes_entity", "tenant_id", "entity_kind", "entity_id", "changed_at"),
     sa.Index("ix_registry_changes_time", "tenant_id", "changed_at"),
+)
+
+# --- issue #8: console user events (0015) -----------------------------------------------------
+
+console_user_events = sa.Table(
+    "console_user_events",
+    metadata,
+    # One row per change of a console user (created, role_changed, disabled, enabled,
+    # password_reset, password_changed) and per successful sign-in (signed_in), written in the
+    # same transaction as the change. Details are JSON (e.g. the old and new role); never a
+    # password or a session token.
+    sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("event_id", sa.String(40), primary_key=True),
+    sa.Column("user_id", sa.String(40), nullable=False),
+    sa.Column("kind", sa.String(24), nullable=False),
+    sa.Column("actor", sa.String(300), nullable=False),  # console:<e-mail>, cli, service
+    sa.Column("details", sa.JSON(), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Index("ix_console_user_events_user", "tenant_id", "user_id", "at"),
 )

@@ -2,7 +2,8 @@
 
 ``/admin/{tenant}/users`` lists the users (role, active or disabled, locked, sessions) with a
 form to add one; ``/admin/{tenant}/users/{user_id}`` changes a user's role, disables or
-re-enables them, or sets a new password. Every form carries the session's CSRF token; a user id
+re-enables them, or sets a new password, and shows the user's events (changes and sign-ins,
+newest first). Every form carries the session's CSRF token; a user id
 of another tenant answers 404. Changes go through the service, which keeps an active admin,
 ends sessions on disable and reset, and logs each change with the admin's name.
 """
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from consentry.errors import Conflict, InvalidInput, NotFound
-from consentry.service._user_admin import UserOverview
+from consentry.service._user_admin import EVENTS_SHOWN, UserOverview
 from consentry.service._users import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, ConsoleUser, Role
 from consentry.web.admin.session import (
     ADMINS,
@@ -25,6 +26,7 @@ from consentry.web.admin.session import (
     ConsoleRoute,
     SignedIn,
 )
+from consentry.web.admin.user_events import events_of
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -103,6 +105,8 @@ def _user_page(
             "errors": errors or {},
             "is_me": user.id == console.user.id,
             "min_password": MIN_PASSWORD_LENGTH,
+            "events": events_of(console, user),
+            "events_shown": EVENTS_SHOWN,
         },
         status,
     )
