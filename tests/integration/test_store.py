@@ -15,12 +15,12 @@ from consentry.store.tables import metadata
 def test_migrations_build_exactly_the_schema_the_code_declares(service: Consentry) -> None:
     with service.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
-    assert current_revision(service.engine) == "0015"
+    assert current_revision(service.engine) == "0016"
 
 
 def test_migrating_again_is_a_no_op(service: Consentry) -> None:
     service.migrate()
-    assert current_revision(service.engine) == "0015"
+    assert current_revision(service.engine) == "0016"
 
 
 def test_every_table_is_keyed_by_tenant_id_first() -> None:

@@ -191,6 +191,7 @@ class ConsentsLayer(OptOutsLayer):
                     body=reply,
                     purpose=purpose,
                     created_at=now,
+                    program_id=target.id,
                 )
         return ConsentOutcome(
             event_id=written.event_id,
@@ -358,6 +359,7 @@ class ConsentsLayer(OptOutsLayer):
                     body=reply,
                     purpose="reconfirmation_request",
                     created_at=now,
+                    program_id=target.id,
                 )
         return ConsentOutcome(
             written.event_id, written.state, reply if outbox_id else None, outbox_id

@@ -135,6 +135,7 @@ class InboundLayer(KeywordsLayer):
                     purpose=outcome.purpose,
                     created_at=now,
                     inbound_id=inbound_id,
+                    program_id=outcome.program_id,
                 )
         return InboundResult(
             inbound_id=inbound_id,
@@ -218,12 +219,21 @@ class InboundLayer(KeywordsLayer):
                     notes=("already opted out; no second confirmation",),
                 )
             if keep_options:
+                # No single program: the clarification answers a brand-wide revocation and
+                # offers the purposes of every program of the brand the person agreed to (some
+                # perhaps not served by this sender).
                 text = replies.opt_out_clarification(brand_name, keep_options)
                 return _Outcome("opted_out_scope_asked", targets, text, "opt_out_confirmation")
             text = (program.opt_out_reply if program else None) or replies.opt_out_confirmation(
                 brand_name
             )
-            return _Outcome("opted_out", targets, text, "opt_out_confirmation")
+            return _Outcome(
+                "opted_out",
+                targets,
+                text,
+                "opt_out_confirmation",
+                program_id=_speaks_for(context, program.opt_out_reply if program else None),
+            )
         if verdict.kind is ReplyKind.OPT_IN:
             targets = scopes.keyword_scopes(context, account_wide=False)
             lift = (*targets, Scope(ScopeKind.SENDER, context.address))
@@ -290,16 +300,33 @@ class InboundLayer(KeywordsLayer):
                 now,
             )
             if pending:
+                # The request names the first program still waiting for double opt-in.
                 return _Outcome(
-                    "double_opt_in_requested", tuple(lifted_scopes), text, "double_opt_in_request"
+                    "double_opt_in_requested",
+                    tuple(lifted_scopes),
+                    text,
+                    "double_opt_in_request",
+                    program_id=pending[0].id,
                 )
             action = "opted_in" if lifted else "opt_in_confirmed"
-            return _Outcome(action, tuple(lifted_scopes), text, "opt_in_confirmation")
+            return _Outcome(
+                action,
+                tuple(lifted_scopes),
+                text,
+                "opt_in_confirmation",
+                program_id=_speaks_for(context, program.opt_in_reply if program else None),
+            )
         if verdict.kind is ReplyKind.HELP:
             text = (program.help_reply if program else None) or replies.help_reply(
                 brand_name, brand.support_contact if brand else None
             )
-            return _Outcome("help_sent", (), text, "help")
+            return _Outcome(
+                "help_sent",
+                (),
+                text,
+                "help",
+                program_id=_speaks_for(context, program.help_reply if program else None),
+            )
         if verdict.kind is ReplyKind.CONFIRM:
             return self._confirm(
                 conn, tenant, head, context, brand_name, number, verdict, inbound_id, at, now
@@ -489,6 +516,7 @@ class InboundLayer(KeywordsLayer):
             tuple(Scope(ScopeKind.PROGRAM, p.id) for p in confirmed),
             text,
             "opt_in_confirmation",
+            program_id=first.id,  # the text confirms (and names) the first program confirmed
         )
 
 
@@ -500,6 +528,18 @@ class _Outcome:
     purpose: str = ""
     needs_review: bool = False
     notes: tuple[str, ...] = ()
+    program_id: str | None = None  # the program the reply speaks for (None: no single one)
+
+
+def _speaks_for(context: scopes.SenderContext, own_text: str | None) -> str | None:
+    """The program a reply from ``context``'s sender speaks for, when its text was chosen from
+    the sender's first program: that program when the text is the program's own (``own_text``)
+    or the sender serves no other. Otherwise None: the brand's standard text answers for all
+    the sender's programs alike, no single one of them (the gate then infers the program)."""
+    if not context.programs:
+        return None
+    first = context.programs[0]
+    return first.id if own_text or len(context.programs) == 1 else None
 
 
 def _duplicate(conn: sa.Connection, tenant: Tenant, seen: dict[str, Any]) -> InboundResult:

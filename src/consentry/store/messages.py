@@ -25,8 +25,13 @@ def queue_reply(
     purpose: str,
     created_at: datetime,
     inbound_id: str | None = None,
+    program_id: str | None,
 ) -> str:
-    """Queue one message for delivery from ``sender_address`` to ``recipient``; return its id."""
+    """Queue one message for delivery from ``sender_address`` to ``recipient``; return its id.
+
+    ``program_id`` is the program the message speaks for (the send gate checks it in that
+    program); None when no single program is known. Required, so that every caller decides.
+    """
     outbox_id = new_id("out")
     conn.execute(
         sa.insert(outbox).values(
@@ -37,6 +42,7 @@ def queue_reply(
             body=body,
             purpose=purpose,
             inbound_id=inbound_id,
+            program_id=program_id,
             status="queued",
             created_at=created_at,
         )

@@ -299,6 +299,8 @@ outbox = sa.Table(
     sa.Column("provider_message_id", sa.String(64), nullable=True),
     sa.Column("sent_at", UTCDateTime(), nullable=True),
     sa.Column("delivery_status", sa.String(16), nullable=True),
+    # the program the reply speaks for (None: not known, e.g. rows queued before 0016)
+    sa.Column("program_id", sa.String(40), nullable=True),
     sa.Index("ix_outbox_status", "tenant_id", "status", "created_at"),
     sa.Index("ix_outbox_provider_id", "tenant_id", "provider_message_id"),
 )
