@@ -349,7 +349,7 @@ class InboundLayer(KeywordsLayer):
         rules = purpose_rules()
         if not self._settings(conn, tenant.id)[rules.setting]:
             return None
-        programs = [p for p in registry.list_programs(conn, tenant.id) if p.brand_id == brand.id]
+        programs = registry.list_programs(conn, tenant.id, brand_id=brand.id)
         states = consent_store.states(conn, tenant.id, number, [p.id for p in programs])
         active = [
             p for p in programs if p.id in states and states[p.id].status is ConsentStatus.ACTIVE
@@ -389,7 +389,7 @@ class InboundLayer(KeywordsLayer):
             or at - latest.occurred_at > purpose_rules().answer_within
         ):
             return _Outcome("none", ())
-        programs = [p for p in registry.list_programs(conn, tenant.id) if p.brand_id == brand.id]
+        programs = registry.list_programs(conn, tenant.id, brand_id=brand.id)
         stopped = [
             purpose_scope(brand.id, name)
             for name in dict.fromkeys(p.purpose for p in programs)

@@ -150,11 +150,19 @@ def find_program(conn: sa.Connection, tenant_id: str, ref: str) -> Program | Non
 
 
 def list_programs(
-    conn: sa.Connection, tenant_id: str, ids: Sequence[str] | None = None
+    conn: sa.Connection,
+    tenant_id: str,
+    ids: Sequence[str] | None = None,
+    *,
+    brand_id: str | None = None,
 ) -> list[Program]:
+    """The tenant's programs in the order they were created: all, those of ``ids``, or those
+    of one brand."""
     query = sa.select(programs).where(programs.c.tenant_id == tenant_id)
     if ids is not None:
         query = query.where(programs.c.program_id.in_(list(ids)))
+    if brand_id is not None:
+        query = query.where(programs.c.brand_id == brand_id)
     return [_program(row) for row in conn.execute(query.order_by(programs.c.created_at))]
 
 
