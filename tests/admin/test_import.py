@@ -4,7 +4,10 @@ counts what the import will do; confirming imports all rows or none, in the user
 from __future__ import annotations
 
 import re
+import time
+from typing import Any
 
+import httpx
 import sqlalchemy as sa
 
 from consentry import Consentry
@@ -26,6 +29,30 @@ def _hidden(html: str, name: str) -> str:
     found = re.search(rf'name="{name}" value="([^"]*)"', html)
     assert found, name
     return found.group(1)
+
+
+def wait_for_job(http: httpx.Client, job_url: str) -> list[dict[str, Any]]:
+    """Poll an import job's JSON status until it ends; every status seen, the last one final."""
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 120  # a bound on waiting, not an assertion about speed
+    while time.monotonic() < deadline:
+        response = http.get(job_url)
+        assert response.status_code == 200, response.text
+        seen.append(response.json())
+        if seen[-1]["state"] != "running":
+            return seen
+        time.sleep(0.05)
+    raise AssertionError(f"the import did not end: {seen[-1]}")
+
+
+def confirm_import(http: httpx.Client, slug: str, data: dict[str, str]) -> httpx.Response:
+    """Post the confirmation, wait until its job ends, and return the job's progress page."""
+    started = http.post(f"/admin/{slug}/optouts/import", data=data)
+    assert started.status_code == 303, started.text[:500]
+    page = started.headers["location"]
+    assert re.fullmatch(rf"/admin/{slug}/optouts/import/imp_[\w-]+/progress", page), page
+    wait_for_job(http, page.removesuffix("/progress"))
+    return http.get(page)
 
 
 def test_preview_then_import(service: Consentry, base_url: str, account: Account) -> None:
@@ -59,9 +86,10 @@ def test_preview_then_import(service: Consentry, base_url: str, account: Account
             "new": 3,
         }
         assert service.count_optouts(account.tenant) == before  # the preview changed nothing
-        done = http.post(
-            f"/admin/{slug}/optouts/import",
-            data={
+        done = confirm_import(
+            http,
+            slug,
+            {
                 "csrf_token": csrf_of(preview.text),
                 "numbers": _hidden(preview.text, "numbers"),
                 "scope": _hidden(preview.text, "scope"),
@@ -69,7 +97,7 @@ def test_preview_then_import(service: Consentry, base_url: str, account: Account
             },
         )
         assert done.status_code == 200
-        assert "Imported: 3 new opt-outs" in done.text
+        assert re.search(r'Imported: <span data-result="added">3</span> new opt-outs', done.text)
     assert service.count_optouts(account.tenant) == before + 3
     with service.engine.connect() as conn:
         actors = conn.execute(
@@ -162,9 +190,10 @@ def test_the_progress_element_follows_the_steps(base_url: str, account: Account)
         )
         assert _progress(preview.text) == ("1", "preview")
         assert 'data-busy-text="Importing 4 opt-outs in one transaction…"' in preview.text
-        done = http.post(
-            f"/admin/{slug}/optouts/import",
-            data={
+        done = confirm_import(
+            http,
+            slug,
+            {
                 "csrf_token": token,
                 "numbers": _hidden(preview.text, "numbers"),
                 "scope": "tenant",

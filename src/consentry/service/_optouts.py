@@ -42,6 +42,8 @@ from consentry.store import (
 from consentry.store import optouts as optout_store
 
 _GUARDED = (OptOutSource.API, OptOutSource.CLI, OptOutSource.CONSOLE)
+IMPORT_CHUNK = 1000
+"""An import writes its numbers this many at a time (one transaction) and reports progress."""
 
 
 class OptOutsLayer(IndexLayer):
@@ -195,13 +197,16 @@ class OptOutsLayer(IndexLayer):
         actor: str | None = None,
         reason: str | None = None,
         source: OptOutSource = OptOutSource.IMPORT,
-        progress: Callable[[int], None] | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> ImportReport:
         """Import ``(line, number)`` rows as opt-outs, all or nothing.
 
         Every row is normalised first; if any is rejected, nothing is written and the report
-        lists each rejected row with its line and reason. ``progress`` is called with the number
-        of rows handled since the last call.
+        lists each rejected row with its line and reason. The distinct numbers are then written
+        in one transaction, ``IMPORT_CHUNK`` at a time. ``progress(done, total)`` is called
+        inside that transaction with the distinct numbers handled so far, from ``(0, total)`` to
+        ``(total, total)``: the last call comes before the commit. If it raises, the transaction
+        rolls back (nothing is imported) and the exception propagates.
         """
         numbers: list[str] = []
         rejected: list[RejectedRow] = []
@@ -212,23 +217,29 @@ class OptOutsLayer(IndexLayer):
                 numbers.append(to_e164(raw, tenant.default_region, field="number"))
             except InvalidNumber as error:
                 rejected.append(RejectedRow(line=line, value=raw[:64], error=error.message))
-            if progress is not None and total % 1000 == 0:
-                progress(1000)
-        if progress is not None:
-            progress(total % 1000)
         unique = list(dict.fromkeys(numbers))
         duplicates = len(numbers) - len(unique)
         if rejected:
             return ImportReport(total, 0, 0, duplicates, tuple(rejected))
         now = self.now()
+        added = 0
         with self.engine.begin() as conn:
             target = self._target(conn, tenant, sender, scope)
             head = ledger.lock_head(conn, tenant.id)
-            state = optout_store.current(conn, tenant.id, unique)
-            new = _not_yet_in(state, unique, target.scope)
-            self._append_optouts(conn, tenant, head, new, target.scope, source, now, actor, reason)
+            if progress is not None:
+                progress(0, len(unique))
+            for start in range(0, len(unique), IMPORT_CHUNK):
+                chunk = unique[start : start + IMPORT_CHUNK]
+                state = optout_store.current(conn, tenant.id, chunk)
+                new = _not_yet_in(state, chunk, target.scope)
+                head = self._append_optouts(
+                    conn, tenant, head, new, target.scope, source, now, actor, reason
+                )
+                added += len(new)
+                if progress is not None:
+                    progress(start + len(chunk), len(unique))
         self._catch_up_index()  # this process sees its own change at once
-        return ImportReport(total, len(new), len(unique) - len(new), duplicates)
+        return ImportReport(total, added, len(unique) - added, duplicates)
 
     def export_optouts(self, tenant: Tenant) -> Iterator[OptOut]:
         """Every current opt-out of the tenant (a generator; reads in pages)."""

@@ -5,6 +5,10 @@ rows or none, through the service's ``import_optouts`` (the ledger names the use
 The preview carries the normalised numbers in the confirmation form, so nothing is kept on the
 server between the two steps; the import re-checks every number anyway. The console takes lists
 of up to ``MAX_ROWS`` rows; larger ones go through the CLI or the API.
+
+Confirming starts the import as a job in a background thread (``import_jobs``) and redirects to
+its progress page; the page's script polls the job's JSON status, and the page itself, reloaded,
+shows the same status without script.
 """
 
 from __future__ import annotations
@@ -14,13 +18,15 @@ from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from consentry.api.errors import error_body
 from consentry.domain import provider_lists
 from consentry.domain.numbers import to_e164
 from consentry.domain.optout_lists import read_numbers
 from consentry.domain.provider_lists import ListFormat
 from consentry.errors import InvalidInput, InvalidNumber, NotFound
+from consentry.web.admin.import_jobs import ImportJob, ImportRunning, jobs_of
 from consentry.web.admin.recipients import MAX_NOTE, scope_ref
 from consentry.web.admin.session import ADMINS, Console, ConsoleRoute, PageError, Posted, SignedIn
 
@@ -153,22 +159,78 @@ def import_confirm(
     scope: Annotated[str, Form(max_length=100)] = "",
     reason: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    """Step 3: import the previewed numbers, all or none."""
+    """Step 3: start importing the previewed numbers, all or none, and show the progress page.
+
+    The import runs in a background thread; a second one for the same account while the first
+    runs is refused (409).
+    """
     console.require(ADMINS)
     note = reason.strip()[:MAX_NOTE]
     target = scope_ref(console, scope)
     listed = [n for n in numbers.split(",") if n.strip()]
     if target is None or not note or not listed:
         raise PageError(422, "Nothing imported", "The preview was incomplete: upload it again.")
-    report = console.service.import_optouts(
-        console.tenant,
-        enumerate(listed, start=1),
-        scope=target,
-        actor=console.actor,
-        reason=note,
-    )
+    service, tenant, actor = console.service, console.tenant, console.actor
+    try:
+        job = jobs_of(console.request).start(
+            tenant.id,
+            len(listed),
+            lambda progress: service.import_optouts(
+                tenant,
+                enumerate(listed, start=1),
+                scope=target,
+                actor=actor,
+                reason=note,
+                progress=progress,
+            ),
+            scope_label=_chosen_scope(console, scope),
+        )
+    except ImportRunning as running:
+        raise PageError(
+            409,
+            "An import is already running",
+            f"This account's import {running.running.job_id} (started "
+            f"{running.running.started_at:%H:%M:%S} UTC) is still running: one import runs at a "
+            "time. Nothing was started; wait until it ends (the opt-outs page lists what it "
+            "imported), then upload this list again.",
+        ) from None
+    return RedirectResponse(f"{console.base}/optouts/import/{job.job_id}/progress", 303)
+
+
+def _job(console: Console, job_id: str) -> ImportJob:
+    job = jobs_of(console.request).get(console.tenant.id, job_id)
+    if job is None:
+        raise NotFound(f"no import {job_id!r}", field="job_id")
+    return job
+
+
+@router.get("/admin/{tenant_slug}/optouts/import/{job_id}/progress", response_class=HTMLResponse)
+def import_progress(console: SignedIn, job_id: str) -> Response:
+    """The progress page of an import job: rows written, then the result or the error."""
+    console.require(ADMINS)
+    job = _job(console, job_id)
     return console.render(
         "admin/import.html",
-        {"step": "done", "report": report, "scope_label": _chosen_scope(console, scope)},
-        200 if report.imported else 422,
+        {"step": "job", "job": job, "report": job.report, "scope_label": job.scope_label},
     )
+
+
+@router.get("/admin/{tenant_slug}/optouts/import/{job_id}")
+def import_status(console: SignedIn, job_id: str) -> JSONResponse:
+    """An import job's state as JSON: ``{state, done, total, error?, result?}``.
+
+    ``state`` is ``running``, ``committed`` (only once the transaction committed) or ``failed``
+    (nothing imported). Another account's job, or one this server does not know, answers 404.
+    """
+    headers = {"Cache-Control": "no-store"}
+    if not console.can(ADMINS):
+        message = f"The {console.user.role.value} role cannot import opt-outs."
+        return JSONResponse(error_body("forbidden", message), 403, headers)
+    job = jobs_of(console.request).get(console.tenant.id, job_id)
+    if job is None:
+        message = (
+            f"no import {job_id[:64]!r} on this server (it restarted, or the import ended more "
+            "than 15 minutes ago)"
+        )
+        return JSONResponse(error_body("not_found", message, field="job_id"), 404, headers)
+    return JSONResponse(job.as_json(), headers=headers)
