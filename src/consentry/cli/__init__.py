@@ -17,6 +17,7 @@ from consentry.cli import users  # noqa: F401  (admin console users, issue #8)
 from consentry.cli import sync  # noqa: F401  (optouts sync, issue #7)
 from consentry.cli import archive, keys  # noqa: F401  (backup and restore, key revocation, #9)
 from consentry.cli import registry_edit  # noqa: F401  (registry editing and history, #8)
+from consentry.cli import index_maintenance  # noqa: F401  (change-log compaction, issue #11)
 # isort: on
 
 

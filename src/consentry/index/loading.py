@@ -6,6 +6,12 @@ before the bitmap is built (roaring builds ten times faster from sorted input). 
 already show some changes made after that id; replaying every change after it, in order, on top
 converges on the right state anyway, because each change sets the final presence of its (number,
 scope) and the replay ends with the newest one.
+
+Compaction (:mod:`consentry.store.optout_compaction`) deletes the oldest change rows. Change ids
+are dense, so a catch-up notices in the same query that reads the changes when rows it needed
+are gone: the first row after the index's change id ``K`` is not ``K + 1``. The index is then
+rebuilt from the ``optouts`` table (newest change id first, the table after it, then a catch-up
+from that id, as above) and swapped in whole; a snapshot older than the log is not used either.
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ from consentry.index import snapshot
 from consentry.index.changes import Change, number_key
 from consentry.index.suppression import Keys, SuppressionIndex
 from consentry.store import optouts as optout_store
+from consentry.store.optout_compaction import first_change_id
 
 log = logging.getLogger(__name__)
 _CATCH_UP_BATCH = 100_000
+MISSING = "missing"  # the anchor of a change id the log does not hold
 
 
 def numbers_to_keys(numbers: list[str] | pa.Array) -> Keys:
@@ -38,6 +46,13 @@ def numbers_to_keys(numbers: list[str] | pa.Array) -> Keys:
 
 def build(conn: sa.Connection) -> SuppressionIndex:
     """A fresh index of every tenant's current opt-outs, caught up to the newest change."""
+    index = _load_table(conn)
+    catch_up(index, conn)
+    return index
+
+
+def _load_table(conn: sa.Connection) -> SuppressionIndex:
+    """The ``optouts`` table as an index at the newest change id read *before* the table."""
     index = SuppressionIndex()
     index.set_change_id(optout_store.last_change_id(conn))
     for tenant_id, scope in optout_store.scope_groups(conn):
@@ -47,17 +62,23 @@ def build(conn: sa.Connection) -> SuppressionIndex:
         ]
         if parts:
             index.add_keys(tenant_id, scope, np.unique(np.concatenate(parts)))
-    catch_up(index, conn)
     return index
 
 
 def catch_up(index: SuppressionIndex, conn: sa.Connection) -> int:
-    """Apply every committed change after the index's change id; return how many."""
+    """Apply every committed change after the index's change id; return how many.
+
+    If the log no longer holds the changes right after the index's change id (compacted
+    away), the index is rebuilt from the ``optouts`` table instead and replaced whole (readers
+    see the old state until then); the count is then of the changes replayed after the reload.
+    """
     applied = 0
     while True:
         rows = optout_store.changes_after(conn, index.change_id, _CATCH_UP_BATCH)
         if not rows:
             return applied
+        if int(rows[0].change_id) > index.change_id + 1:
+            return _rebuild(index, conn, int(rows[0].change_id))
         applied += index.apply(
             (
                 Change(
@@ -76,13 +97,27 @@ def catch_up(index: SuppressionIndex, conn: sa.Connection) -> int:
             return applied
 
 
+def _rebuild(index: SuppressionIndex, conn: sa.Connection, resumes_at: int) -> int:
+    """Replace ``index`` by a fresh build: the log lost changes it had not applied."""
+    log.warning(
+        "suppression index at change %d is behind the compacted opt-out change log (which now "
+        "starts at change %d): rebuilding it from the optouts table",
+        index.change_id,
+        resumes_at,
+    )
+    fresh = _load_table(conn)
+    applied = catch_up(fresh, conn)  # rebuilds once more should a compaction overtake it
+    index.replace_with(fresh)
+    return applied
+
+
 def anchor(conn: sa.Connection, change_id: int) -> str:
     """What identifies the change-log row ``change_id`` (so a snapshot fits only its database)."""
     if change_id <= 0:
         return ""
     rows = optout_store.changes_after(conn, change_id - 1, 1)
     if not rows or int(rows[0].change_id) != change_id:
-        return "missing"
+        return MISSING
     row = rows[0]
     return f"{change_id}|{row.tenant_id}|{row.recipient}|{row.scope_kind}|{row.scope_id}|{row.op}"
 
@@ -92,8 +127,9 @@ def from_snapshot_or_store(conn: sa.Connection, path: Path | None) -> tuple[Supp
 
     Returns the index and where it came from: ``"snapshot"`` or ``"store"``.
 
-    A snapshot is unfit when it is damaged, of another format, or does not match this
-    database's change log (its change id is newer than the log, or the row there differs).
+    A snapshot is unfit when it is damaged, of another format, older than the compacted change
+    log (the changes right after it are gone), or does not match this database's change log (its
+    change id is newer than the log, or the row there differs).
     """
     if path is not None and path.exists():
         try:
@@ -101,10 +137,23 @@ def from_snapshot_or_store(conn: sa.Connection, path: Path | None) -> tuple[Supp
         except snapshot.SnapshotError as error:
             log.warning("suppression index snapshot ignored: %s", error)
         else:
-            if saved_anchor == anchor(conn, index.change_id):
+            first = first_change_id(conn)
+            current = anchor(conn, index.change_id)
+            if first > max(index.change_id, 1):  # change_id + 1 .. first - 1 were compacted
+                log.warning(
+                    "suppression index snapshot %s covers change %d, older than the compacted "
+                    "opt-out change log (which now starts at change %d); rebuilding",
+                    path,
+                    index.change_id,
+                    first,
+                )
+            elif saved_anchor == current != MISSING:
                 catch_up(index, conn)
                 return index, "snapshot"
-            log.warning("suppression index snapshot %s is of another database; rebuilding", path)
+            else:
+                log.warning(
+                    "suppression index snapshot %s is of another database; rebuilding", path
+                )
     return build(conn), "store"
 
 

@@ -17,6 +17,7 @@ from consentry.service._decisions import DecisionsLayer  # decisions log (issue 
 from consentry.service._delivery import DeliveryReport
 from consentry.service._gate import MAX_BATCH, MAX_BODY, BatchItem, SendRequest
 from consentry.service._inbound import MAX_INBOUND_BODY
+from consentry.service._index_maintenance import IndexMaintenanceLayer  # change-log compaction
 from consentry.service._registry import PROGRAM_CATEGORIES
 from consentry.service._registry_edit import RegistryEditLayer  # registry editing (issue #8)
 from consentry.service._results import (
@@ -46,6 +47,7 @@ class Consentry(
     DecisionsLayer,
     ReviewLayer,
     RegistryEditLayer,
+    IndexMaintenanceLayer,
 ):
     """The consentry service over one database.
 

@@ -136,8 +136,8 @@ def redact_changes(conn: sa.Connection, tenant_id: str, recipients: Sequence[str
     """Blank the number in the change-log rows of purged ``recipients``; return how many.
 
     For the retention purge, which removes only recipients with no opt-out in force. The rows
-    stay (so change ids are never reused) with ``op = 'redacted'``, which followers skip: the
-    recipient's adds and removes cancel out anyway.
+    stay (only compaction deletes rows, so change ids are never reused) with ``op = 'redacted'``,
+    which followers skip: the recipient's adds and removes cancel out anyway.
     """
     redacted = 0
     for start in range(0, len(recipients), _CHUNK):

@@ -419,7 +419,7 @@ optout_changes = sa.Table(
     # is global, grows monotonically and commits in order: the writer takes max + 1 while it holds
     # the database's single write lock (SQLite) or a transaction-level advisory lock until commit
     # (PostgreSQL). So a follower that has applied every change up to N only needs those after N.
-    # Rows are never deleted (ids are never reused).
+    # Only compaction deletes rows (a prefix, always keeping the newest): ids are never reused.
     sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.tenant_id"), primary_key=True),
     sa.Column("change_id", sa.BigInteger(), primary_key=True, autoincrement=False),
     sa.Column("recipient", sa.String(16), nullable=False),
