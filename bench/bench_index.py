@@ -36,12 +36,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-import sqlalchemy as sa
 from pyroaring import BitMap64
 
 from consentry import Consentry
 from consentry.domain.model import Scope, ScopeKind
 from consentry.index import SuppressionIndex
+from consentry.testing import scratch_postgres_database
 
 FULL_SIZE = 100_000_000
 PROPAGATIONS = 20
@@ -206,17 +206,8 @@ def _postgres_database() -> Iterator[str | None]:
     if not base:
         yield None
         return
-    admin_url = sa.make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"consentry_bench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres_database(base, "consentry_bench") as url:
+        yield url
 
 
 def run(scale: float = 1.0) -> list[Result]:

@@ -46,7 +46,7 @@ import httpx
 import sqlalchemy as sa
 
 from consentry import Consentry
-from consentry.testing import free_port, start_server
+from consentry.testing import free_port, scratch_postgres_database, start_server
 
 TENANTS = 4
 RECIPIENTS = 2_000  # consented, per tenant
@@ -243,19 +243,10 @@ def _postgres_database(base: str | None) -> Iterator[str | None]:
     if not base:
         yield None
         return
-    admin_url = sa.make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    if admin_url.host not in ("127.0.0.1", "localhost", "::1"):
+    if sa.make_url(base).host not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit("the load test runs against 127.0.0.1 only")
-    name = f"consentry_load_{secrets.token_hex(4)}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres_database(base, "consentry_load") as url:
+        yield url
 
 
 def run(scale: float = 1.0) -> list[Result]:

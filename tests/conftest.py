@@ -23,11 +23,11 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 import uvicorn
 
 from consentry import Consentry, Tenant
 from consentry.api import create_app
+from consentry.testing import scratch_postgres_database
 
 POSTGRES_ENV = "CONSENTRY_TEST_POSTGRES_URL"
 
@@ -51,19 +51,19 @@ def database_url(
         path: Path = tmp_path_factory.mktemp("sqlite") / "consentry.db"
         yield f"sqlite:///{path}"
         return
-    admin_url = sa.make_url(
-        _postgres_admin_url().replace("postgresql://", "postgresql+psycopg://", 1)
-    )
-    name = f"consentry_test_{secrets.token_hex(4)}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres_database(_postgres_admin_url(), "consentry_test") as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A new empty database (not migrated) of the same kind as ``database_url``, dropped
+    afterwards: for tests that must not share the session's database."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    with scratch_postgres_database(database_url, "consentry_fresh") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

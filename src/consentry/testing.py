@@ -1,17 +1,22 @@
-"""Run ``consentry serve`` as a real process on a free 127.0.0.1 port: for tests and benchmarks
-that need the server as it runs in production (its own interpreter, signals, several processes).
+"""Helpers for tests and benchmarks: run ``consentry serve`` as a real process on a free
+127.0.0.1 port (the server as it runs in production: its own interpreter, signals, several
+processes), and make a scratch PostgreSQL database.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 
 
 def free_port() -> int:
@@ -65,3 +70,23 @@ def start_server(
             time.sleep(0.05)
     server.kill()
     raise RuntimeError("the server did not start")
+
+
+@contextmanager
+def scratch_postgres_database(admin_url: str, prefix: str = "consentry_scratch") -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server of ``admin_url`` (a role that may create
+    databases), named ``<prefix>_<random>``; yields its URL and drops it on exit, whatever
+    happened."""
+    url = sa.make_url(admin_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

@@ -10,10 +10,8 @@ twin without a program (a pre-0016 row), and both go through ``deliver_outbox``.
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -328,30 +326,13 @@ def test_every_reply_records_the_program_it_speaks_for(
 # --- migration 0016 --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def fresh_url(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """An empty database of the session's kind, for one test that migrates step by step."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    url = sa.make_url(database_url)
-    name = f"{url.database}_m{secrets.token_hex(3)}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        yield url.set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
-def test_migration_0016_keeps_earlier_rows_without_a_program_and_reverses(fresh_url: str) -> None:
+def test_migration_0016_keeps_earlier_rows_without_a_program_and_reverses(
+    fresh_database_url: str,
+) -> None:
     """A confirmation queued at 0015 has no program after 0016 and is still gated, in the
     program inferred (alerts, the sender's first: no consent there, so it is suppressed); 0016
     goes down and up again with the row kept."""
-    app = Consentry(fresh_url)
+    app = Consentry(fresh_database_url)
     try:
         upgrade(app.engine, "0015")
         tenant, _ = app.create_tenant("Migrating", slug="migrating")
