@@ -27,7 +27,13 @@ from consentry.domain.model import Brand, Program, Tenant
 from consentry.domain.numbers import to_e164
 from consentry.errors import ConsentryError, InvalidNumber, NotFound
 from consentry.service import Consentry
-from consentry.web.pages import SECURITY_HEADERS, set_private_cookie, templates, tokens_match
+from consentry.web.pages import (
+    SECURITY_HEADERS,
+    hosted_links,
+    set_private_cookie,
+    templates,
+    tokens_match,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -82,9 +88,7 @@ def _page(request: Request, tenant_slug: str, program_slug: str) -> _Page:
     if program.slug != program_slug:
         raise NotFound(f"no program {program_slug!r}", field="program")
     brand = service.get_brand(tenant, program.brand_id)
-    base = f"{str(request.base_url).rstrip('/')}/join/{tenant.slug}/{program.slug}"
-    terms_url = brand.terms_url or f"{base}/terms"
-    privacy_url = brand.privacy_url or f"{base}/privacy"
+    terms_url, privacy_url = hosted_links(request, tenant.slug, brand, program)
     return _Page(
         tenant,
         brand,

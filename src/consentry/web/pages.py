@@ -8,6 +8,9 @@ from pathlib import Path
 from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 
+from consentry.domain import disclosures
+from consentry.domain.model import Brand, Program
+
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 SECURITY_HEADERS = {
@@ -46,3 +49,20 @@ def set_private_cookie(
         secure=request.url.scheme == "https",
         path=path,
     )
+
+
+def hosted_links(
+    request: Request, tenant_slug: str, brand: Brand, program: Program
+) -> tuple[str, str]:
+    """The terms and privacy links of ``program``'s hosted opt-in page: the brand's own pages,
+    else the hosted ones under ``/join/<tenant>/<program>``."""
+    base = f"{str(request.base_url).rstrip('/')}/join/{tenant_slug}/{program.slug}"
+    return brand.terms_url or f"{base}/terms", brand.privacy_url or f"{base}/privacy"
+
+
+def hosted_call_to_action(
+    request: Request, tenant_slug: str, brand: Brand, program: Program
+) -> str:
+    """The sign-up text the hosted opt-in page shows for ``program`` of ``brand``."""
+    terms_url, privacy_url = hosted_links(request, tenant_slug, brand, program)
+    return disclosures.call_to_action(brand, program, terms_url, privacy_url)

@@ -9,11 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, Response
 
-from consentry.domain import disclosures
 from consentry.domain.cta import CATEGORIES, TEMPLATES, LintContext, LintReport, lint
 from consentry.domain.model import Program
 from consentry.errors import InvalidInput, NotFound
 from consentry.web.admin.session import Checked, Console, ConsoleRoute, SignedIn
+from consentry.web.pages import hosted_call_to_action
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -23,10 +23,7 @@ MAX_TEXT = 100_000
 
 def _hosted_cta(console: Console, program: Program) -> str:
     brand = console.service.get_brand(console.tenant, program.brand_id)
-    base = f"{str(console.request.base_url).rstrip('/')}/join/{console.tenant.slug}/{program.slug}"
-    return disclosures.call_to_action(
-        brand, program, brand.terms_url or f"{base}/terms", brand.privacy_url or f"{base}/privacy"
-    )
+    return hosted_call_to_action(console.request, console.tenant.slug, brand, program)
 
 
 def _page(

@@ -13,7 +13,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from consentry.domain import disclosures
 from consentry.domain.cta import CATEGORIES, LintContext, LintFinding, lint
 from consentry.domain.model import Brand, Program, ScopeKind
 from consentry.domain.purposes import purpose_names
@@ -29,6 +28,7 @@ from consentry.web.admin.session import (
     Posted,
     SignedIn,
 )
+from consentry.web.pages import hosted_call_to_action
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -105,15 +105,7 @@ def findings_for(
             if text
             else []
         )
-    hosted = (
-        f"{str(console.request.base_url).rstrip('/')}/join/{console.tenant.slug}/{program.slug}"
-    )
-    cta = disclosures.call_to_action(
-        brand,
-        preview,
-        brand.terms_url or f"{hosted}/terms",
-        brand.privacy_url or f"{hosted}/privacy",
-    )
+    cta = hosted_call_to_action(console.request, console.tenant.slug, brand, preview)
     found["signup"] = list(lint("cta", cta, context).findings)
     return found
 

@@ -15,12 +15,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from consentry import proof
-from consentry.domain import disclosures
 from consentry.domain.model import OptOutSource, ScopeKind
 from consentry.domain.numbers import to_e164
 from consentry.errors import ConsentryError, InvalidNumber, NotFound
 from consentry.service import ScopeRef
 from consentry.web.admin.session import Console, ConsoleRoute, Posted, SignedIn
+from consentry.web.pages import hosted_call_to_action
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -264,7 +264,6 @@ def opt_in(
     if errors or target is None:
         return _view(console, e164, errors=errors, status=422)
     brand = console.service.get_brand(console.tenant, target.brand_id)
-    hosted = f"{str(console.request.base_url).rstrip('/')}/join/{console.tenant.slug}/{target.slug}"
     try:
         console.service.record_consent(
             console.tenant,
@@ -272,11 +271,8 @@ def opt_in(
             target.id,
             medium="verbal",
             level="express",
-            disclosure_text=disclosures.call_to_action(
-                brand,
-                target,
-                brand.terms_url or f"{hosted}/terms",
-                brand.privacy_url or f"{hosted}/privacy",
+            disclosure_text=hosted_call_to_action(
+                console.request, console.tenant.slug, brand, target
             ),
             evidence={"note": text, "recorded_in": "admin console"},
             actor=console.actor,

@@ -13,13 +13,13 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from consentry.domain import disclosures
 from consentry.domain.cta import CATEGORIES, LintContext, LintFinding, lint
-from consentry.domain.model import Brand, Sender, SenderKind
+from consentry.domain.model import Brand, Program, Sender, SenderKind
 from consentry.errors import InvalidInput, NotFound
 from consentry.web.admin.history import history_of
 from consentry.web.admin.programs import MAX_FIELD, findings_response
 from consentry.web.admin.session import ADMINS, Checked, Console, ConsoleRoute, Posted, SignedIn
+from consentry.web.pages import hosted_call_to_action
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -48,10 +48,10 @@ def brand_changes(values: dict[str, str]) -> dict[str, Any]:
 
 
 def signup_findings(
-    console: Console, brand: Brand, values: dict[str, str]
+    console: Console, brand: Brand, values: dict[str, str], programs: list[Program]
 ) -> dict[str, list[LintFinding]]:
-    """For each program of the brand, the findings for the sign-up text the hosted opt-in page
-    would show with the brand as the form makes it (never stored)."""
+    """For each of the brand's ``programs``, the findings for the sign-up text the hosted
+    opt-in page would show with the brand as the form makes it (never stored)."""
     preview = replace(
         brand,
         name=values["name"].strip() or brand.name,
@@ -60,18 +60,9 @@ def signup_findings(
         terms_url=values["terms_url"].strip() or None,
         privacy_url=values["privacy_url"].strip() or None,
     )
-    root = str(console.request.base_url).rstrip("/")
     found: dict[str, list[LintFinding]] = {}
-    for program in console.service.list_programs(console.tenant):
-        if program.brand_id != brand.id:
-            continue
-        hosted = f"{root}/join/{console.tenant.slug}/{program.slug}"
-        cta = disclosures.call_to_action(
-            preview,
-            program,
-            preview.terms_url or f"{hosted}/terms",
-            preview.privacy_url or f"{hosted}/privacy",
-        )
+    for program in programs:
+        cta = hosted_call_to_action(console.request, console.tenant.slug, preview, program)
         context = LintContext(
             brand=preview.name,
             program=program.name,
@@ -90,19 +81,26 @@ def _brand_page(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    programs = {p.slug: p for p in console.service.list_programs(console.tenant)}
-    findings = signup_findings(console, brand, values)
+    programs = _programs_of(console, brand)
+    findings = signup_findings(console, brand, values, programs)
     return console.render(
         "admin/brand_edit.html",
         {
             "brand": brand,
             "values": values,
             "errors": errors or {},
-            "signups": [(programs[box[len("signup-") :]], box, f) for box, f in findings.items()],
+            "signups": [
+                (program, f"signup-{program.slug}", findings[f"signup-{program.slug}"])
+                for program in programs
+            ],
             "history": history_of(console, "brand", brand.id),
         },
         status,
     )
+
+
+def _programs_of(console: Console, brand: Brand) -> list[Program]:
+    return [p for p in console.service.list_programs(console.tenant) if p.brand_id == brand.id]
 
 
 def _admin_brand(console: Console, ref: str) -> Brand:
@@ -141,7 +139,8 @@ async def brand_edit(console: Posted, ref: str) -> Response:
 async def brand_lint(console: Checked, ref: str) -> Response:
     """The sign-up findings for the brand form's current texts, as JSON (admins)."""
     brand = _admin_brand(console, ref)
-    return findings_response(signup_findings(console, brand, await _brand_posted(console)))
+    values = await _brand_posted(console)
+    return findings_response(signup_findings(console, brand, values, _programs_of(console, brand)))
 
 
 # --- senders ----------------------------------------------------------------------------------
