@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from consentry.domain.consent import ConsentEventKind
 from consentry.domain.model import OptOut, OptOutSource, Scope, ScopeKind, Tenant
 from consentry.service._tenants import TenantsLayer
-from consentry.store.days import as_date, utc_day
+from consentry.store.days import daily_counts
 from consentry.store.tables import consent_events, inbound, optouts, sends
 
 OPT_IN_KINDS = (
@@ -103,18 +103,15 @@ class ConsoleLayer(TenantsLayer):
     def inbound_volume(self, tenant: Tenant, since: datetime, until: datetime) -> list[DailyCount]:
         """Received replies per classification (``series``: opt_out, help, ...) and UTC day."""
         with self._read() as conn:
-            day = utc_day(conn, inbound.c.received_at)
-            rows = conn.execute(
-                sa.select(day.label("day"), inbound.c.kind, sa.func.count())
-                .where(
-                    inbound.c.tenant_id == tenant.id,
-                    inbound.c.received_at >= since,
-                    inbound.c.received_at < until,
-                )
-                .group_by(day, inbound.c.kind)
-                .order_by(day, inbound.c.kind)
-            ).all()
-        return [DailyCount(as_date(d), kind, int(n)) for d, kind, n in rows]
+            rows = daily_counts(
+                conn,
+                inbound.c.received_at,
+                inbound.c.kind,
+                inbound.c.tenant_id == tenant.id,
+                inbound.c.received_at >= since,
+                inbound.c.received_at < until,
+            )
+        return [DailyCount(*row) for row in rows]
 
     def search_optouts(self, tenant: Tenant, text: str = "", *, limit: int = 100) -> list[OptOut]:
         """Current opt-outs whose number contains the digits of ``text`` (all when empty),
@@ -158,17 +155,14 @@ class ConsoleLayer(TenantsLayer):
         since: datetime,
         until: datetime,
     ) -> list[DailyCount]:
-        day = utc_day(conn, consent_events.c.occurred_at)
-        rows = conn.execute(
-            sa.select(day.label("day"), consent_events.c.program_id, sa.func.count())
-            .where(
-                consent_events.c.tenant_id == tenant.id,
-                consent_events.c.kind.in_(kinds),
-                consent_events.c.program_id.is_not(None),
-                consent_events.c.occurred_at >= since,
-                consent_events.c.occurred_at < until,
-            )
-            .group_by(day, consent_events.c.program_id)
-            .order_by(day, consent_events.c.program_id)
-        ).all()
-        return [DailyCount(as_date(d), program, int(n)) for d, program, n in rows]
+        rows = daily_counts(
+            conn,
+            consent_events.c.occurred_at,
+            consent_events.c.program_id,
+            consent_events.c.tenant_id == tenant.id,
+            consent_events.c.kind.in_(kinds),
+            consent_events.c.program_id.is_not(None),
+            consent_events.c.occurred_at >= since,
+            consent_events.c.occurred_at < until,
+        )
+        return [DailyCount(*row) for row in rows]

@@ -19,3 +19,18 @@ def utc_day(conn: sa.Connection, column: Any) -> Any:
 def as_date(value: Any) -> date:
     """A day as :func:`utc_day` returns it (a date on PostgreSQL, ISO text on SQLite)."""
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def daily_counts(
+    conn: sa.Connection, moment: Any, series: Any, *where: Any
+) -> list[tuple[date, Any, int]]:
+    """``(day, series value, rows)`` of the rows matching ``where``, grouped by the UTC day of
+    the timestamp column ``moment`` and by the column ``series``, in that order."""
+    day = utc_day(conn, moment)
+    rows = conn.execute(
+        sa.select(day, series, sa.func.count())
+        .where(*where)
+        .group_by(day, series)
+        .order_by(day, series)
+    )
+    return [(as_date(value), key, int(count)) for value, key, count in rows]

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from consentry.domain.policy import Decision, OutgoingMessage, Severity, decision_json
 from consentry.identifiers import new_id
-from consentry.store.days import as_date, utc_day
+from consentry.store.days import daily_counts
 from consentry.store.tables import decision_rules, decisions
 
 _REFUSING = (Severity.BLOCK, Severity.DEFER)
@@ -132,13 +132,14 @@ def counts_per_rule_and_day(
     conn: sa.Connection, tenant_id: str, since: datetime
 ) -> dict[tuple[str, date], int]:
     """How many logged refusals each rule made on each (UTC) day since ``since``."""
-    day = utc_day(conn, decision_rules.c.decided_at)
-    rows = conn.execute(
-        sa.select(decision_rules.c.rule_id, day, sa.func.count())
-        .where(decision_rules.c.tenant_id == tenant_id, decision_rules.c.decided_at >= since)
-        .group_by(decision_rules.c.rule_id, day)
+    rows = daily_counts(
+        conn,
+        decision_rules.c.decided_at,
+        decision_rules.c.rule_id,
+        decision_rules.c.tenant_id == tenant_id,
+        decision_rules.c.decided_at >= since,
     )
-    return {(rule_id, as_date(day_value)): int(count) for rule_id, day_value, count in rows}
+    return {(rule_id, day): count for day, rule_id, count in rows}
 
 
 def _logged(row: Any) -> LoggedDecision:
