@@ -1,5 +1,6 @@
 """Fixtures of the admin console tests: an account with a brand, a program, a sender and one
-user per role; a clock the test moves; a log-in helper that fills the form like a browser."""
+user per role; a clock the test moves; a log-in helper that fills the form like a browser; and
+the browser tests' helpers (sign in, fit a phone screen, save a screenshot)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,6 +25,7 @@ from tests.conftest import serving
 PASSWORD = "correct horse battery staple"
 SENDER = "+12065550100"
 ROLES = ("admin", "agent", "auditor")
+PHONE = {"width": 390, "height": 844}
 
 
 @dataclass
@@ -175,3 +179,35 @@ def refuse_some(service: Consentry, account: Account) -> None:
         at=night.astimezone(UTC),
     )
     service.flush_decisions()  # the decisions log is written in the background
+
+
+# --- the browser tests ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder the browser tests save their screenshots in (under pytest's temporary one)."""
+    return tmp_path_factory.mktemp("admin-screenshots")
+
+
+def save_screenshot(page: Any, folder: Path, name: str) -> None:
+    """Save the whole page as ``<name>.png`` in ``folder`` and print its path."""
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 1000
+    print(f"screenshot: {path}")
+
+
+def fits_phone(page: Any) -> None:
+    """The page needs no sideways scrolling on a :data:`PHONE` screen."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def browser_sign_in(
+    page: Any, base_url: str, slug: str, email: str, password: str = PASSWORD
+) -> None:
+    """Fill and send the console's log-in form of account ``slug``, as a person would."""
+    page.goto(f"{base_url}/admin/{slug}/login")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()

@@ -8,30 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from consentry import Consentry
-from tests.admin.conftest import PASSWORD, SENDER, Account
+from tests.admin.conftest import (
+    PASSWORD,
+    PHONE,
+    SENDER,
+    Account,
+    browser_sign_in,
+    fits_phone,
+    save_screenshot,
+)
 
-PHONE = {"width": 390, "height": 844}
 NUMBER = "+14255550190"
 CTA = "Acme alerts: order updates. Msg&data rates may apply. Reply STOP to cancel."
-
-
-@pytest.fixture
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("admin-screenshots")
-
-
-def _save(page: Any, folder: Path, name: str) -> None:
-    path = folder / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 1000
-    print(f"screenshot: {path}")
-
-
-def _fits(page: Any) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 def _metric(page: Any, metric: str) -> str:
@@ -61,20 +50,20 @@ def test_agent_looks_up_and_opts_out_in_a_browser(
         page.get_by_label("Password").fill("not the password")
         page.get_by_role("button", name="Sign in").click()
         assert page.locator("#login-error").inner_text() == "Wrong e-mail address or password."
-        _save(page, shots, "login-error-phone")
+        save_screenshot(page, shots, "login-error-phone")
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         assert page.locator("h1").inner_text() == "Dashboard"
         assert (_metric(page, "opt_ins"), _metric(page, "opt_outs")) == ("1", "0")
-        _fits(page)
-        _save(page, shots, "dashboard-phone")
+        fits_phone(page)
+        save_screenshot(page, shots, "dashboard-phone")
 
         page.get_by_role("link", name="Look up").click()
         page.get_by_label("Phone number").fill("(425) 555-0190")
         page.keyboard.press("Enter")  # the form works from the keyboard
         assert page.locator("#recipient-number").inner_text() == NUMBER
         assert "active" in page.locator("#consents").inner_text()
-        _fits(page)
+        fits_phone(page)
 
         note = "Customer called and asked to stop the order texts"
         page.get_by_label("Stop messages from").select_option(f"program:{account.program.id}")
@@ -86,16 +75,16 @@ def test_agent_looks_up_and_opts_out_in_a_browser(
         timeline = page.locator("#timeline").inner_text()
         assert note in timeline and f"console:{account.emails['agent']}" in timeline
         assert "revoked" in page.locator("#consents").inner_text()
-        _fits(page)
-        _save(page, shots, "recipient-phone")
+        fits_phone(page)
+        save_screenshot(page, shots, "recipient-phone")
 
         page.get_by_role("link", name="Dashboard").click()
         assert (_metric(page, "opt_ins"), _metric(page, "opt_outs")) == ("1", "1")
 
         page.get_by_role("link", name="Opt-outs").click()
         assert NUMBER in page.locator("#optout-list").inner_text()
-        _fits(page)
-        _save(page, shots, "optouts-phone")
+        fits_phone(page)
+        save_screenshot(page, shots, "optouts-phone")
 
         # the other tenant's reply id under my tenant: not found; their console: their log-in
         response = page.goto(f"{base_url}/admin/{slug}/inbound/{theirs.inbound_id}")
@@ -121,18 +110,15 @@ def test_dashboard_on_a_wide_screen(
     service.receive_inbound(account.tenant, SENDER, NUMBER, "STOP")
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
-        page.goto(f"{base_url}/admin/{account.tenant.slug}/login")
-        page.get_by_label("E-mail address").fill(account.emails["auditor"])
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        browser_sign_in(page, base_url, account.tenant.slug, account.emails["auditor"])
         assert page.locator("svg.chart").count() == 4
         assert page.get_by_role("img", name="Inbound replies per day, by kind").is_visible()
         assert _metric(page, "opt_outs") == "1"
         assert page.locator("#optout-form").count() == 0  # auditors see no write forms
-        _save(page, shots, "dashboard-wide")
+        save_screenshot(page, shots, "dashboard-wide")
         page.goto(f"{base_url}/admin/{account.tenant.slug}/recipients/{NUMBER}")
         assert page.locator("#optout-form").count() == 0
-        _save(page, shots, "recipient-auditor-wide")
+        save_screenshot(page, shots, "recipient-auditor-wide")
     finally:
         page.close()
 
@@ -145,10 +131,7 @@ def test_admin_imports_a_list_on_a_phone(
     context = browser.new_context(viewport=PHONE, is_mobile=True)
     page = context.new_page()
     try:
-        page.goto(f"{base_url}/admin/{account.tenant.slug}/login")
-        page.get_by_label("E-mail address").fill(account.emails["admin"])
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        browser_sign_in(page, base_url, account.tenant.slug, account.emails["admin"])
         page.get_by_role("link", name="Opt-outs").click()
         page.get_by_role("link", name="Import a list").click()
         page.get_by_label("List file").set_input_files(str(listing))
@@ -159,30 +142,27 @@ def test_admin_imports_a_list_on_a_phone(
         assert page.locator('[data-count="duplicates"]').inner_text() == "1"
         assert service.count_optouts(account.tenant) == 0  # the preview changes nothing
         assert page.locator("#import-progress").get_attribute("value") == "1"
-        _fits(page)
-        _save(page, shots, "import-preview-phone")
+        fits_phone(page)
+        save_screenshot(page, shots, "import-preview-phone")
         page.get_by_role("button", name="Import 2 new opt-outs").click()
         assert "Imported: 2 new opt-outs" in page.locator("#import-result").inner_text()
         assert service.count_optouts(account.tenant) == 2
         assert page.locator("#import-progress").get_attribute("value") == "3"
         assert page.locator("#import-progress-text").inner_text() == "imported"
         page.get_by_role("link", name="Review queue").click()
-        _fits(page)
+        fits_phone(page)
         page.get_by_role("link", name="Check copy").click()
         page.get_by_label("Text (plain text or HTML)").fill("Get deals! Text JOIN.")
         page.get_by_role("button", name="Check").click()
         assert page.locator("#findings li").count() > 0
-        _fits(page)
-        _save(page, shots, "copy-check-phone")
+        fits_phone(page)
+        save_screenshot(page, shots, "copy-check-phone")
     finally:
         context.close()
 
 
 def _sign_in(page: Any, base_url: str, account: Account, role: str) -> None:
-    page.goto(f"{base_url}/admin/{account.tenant.slug}/login")
-    page.get_by_label("E-mail address").fill(account.emails[role])
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    browser_sign_in(page, base_url, account.tenant.slug, account.emails[role])
     assert page.locator("h1").inner_text() == "Dashboard"
 
 
@@ -213,8 +193,8 @@ def test_admin_edits_a_program_with_live_findings(
         assert page.locator('#lint-opt_out_reply li[data-check="TEMPLATE-BRAND"]').count() == 1
         assert "saved" not in page.url
         assert service.get_program(account.tenant, "alerts").frequency is None  # not yet sent
-        _fits(page)
-        _save(page, shots, "program-edit-findings-phone")
+        fits_phone(page)
+        save_screenshot(page, shots, "program-edit-findings-phone")
         reply.fill("Acme Coffee: you are unsubscribed and will get no more messages.")
         page.locator('#lint-opt_out_reply li[data-check="TEMPLATE-OPT-OUT-CONFIRMED"]').wait_for(
             state="detached", timeout=10_000
@@ -243,7 +223,7 @@ def test_decisions_log_in_a_browser(
         _sign_in(page, base_url, account, "auditor")
         assert page.locator("#rule-totals tr[data-rule]").count() >= 3
         assert page.get_by_role("img", name="Blocked and deferred messages per rule").is_visible()
-        _save(page, shots, "dashboard-decisions-wide")
+        save_screenshot(page, shots, "dashboard-decisions-wide")
         page.get_by_role("link", name="Decisions", exact=True).click()
         assert page.locator("#decisions > li[data-decision]").count() == 3
         page.get_by_label("Rule").select_option("OPTOUT-ACTIVE")
@@ -251,7 +231,7 @@ def test_decisions_log_in_a_browser(
         assert page.locator("#decisions > li[data-decision]").count() == 1
         assert OPTED_OUT in page.locator("#decisions").inner_text()
         assert "OPTOUT-ACTIVE" in page.locator("#decisions .findings").first.inner_text()
-        _save(page, shots, "decisions-wide")
+        save_screenshot(page, shots, "decisions-wide")
         page.locator("#decisions > li a").first.click()
         assert page.locator("#recipient-number").inner_text() == OPTED_OUT
         page.locator("#recipient-decisions").click()

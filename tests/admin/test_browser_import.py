@@ -8,23 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from consentry import Consentry
-from tests.admin.conftest import PASSWORD, Account
+from tests.admin.conftest import Account, browser_sign_in, save_screenshot
 from tests.admin.test_import_jobs import ROWS, numbers
-
-
-@pytest.fixture
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("admin-screenshots")
-
-
-def _save(page: Any, folder: Path, name: str) -> None:
-    path = folder / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 1000
-    print(f"screenshot: {path}")
 
 
 def test_admin_watches_a_large_import_progress(
@@ -46,10 +32,7 @@ def test_admin_watches_a_large_import_progress(
         ),
     )
     try:
-        page.goto(f"{base_url}/admin/{account.tenant.slug}/login")
-        page.get_by_label("E-mail address").fill(account.emails["admin"])
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        browser_sign_in(page, base_url, account.tenant.slug, account.emails["admin"])
         page.get_by_role("link", name="Opt-outs").click()
         page.get_by_role("link", name="Import a list").click()
         page.get_by_label("List file").set_input_files(str(listing))
@@ -69,7 +52,7 @@ def test_admin_watches_a_large_import_progress(
                 seen.append(int(rows.get_attribute("value") or "0"))
                 break
             if len(seen) == 2:
-                _save(page, shots, "import-running-wide")
+                save_screenshot(page, shots, "import-running-wide")
             page.wait_for_timeout(100)
         else:
             raise AssertionError(f"the import did not end: the bar read {seen[-5:]}")
@@ -85,7 +68,7 @@ def test_admin_watches_a_large_import_progress(
         assert page.locator("#import-progress-text").inner_text() == "imported"
         assert page.locator("#import-refresh").count() == 0
         assert service.count_optouts(account.tenant) == ROWS
-        _save(page, shots, "import-committed-wide")
+        save_screenshot(page, shots, "import-committed-wide")
 
         page.reload()  # the server-rendered page says the same
         assert page.locator('#import-result [data-result="added"]').inner_text() == f"{ROWS:,}"

@@ -9,31 +9,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from consentry import Consentry
-from tests.admin.conftest import PASSWORD, SENDER, Account
+from tests.admin.conftest import (
+    PHONE,
+    SENDER,
+    Account,
+    browser_sign_in,
+    fits_phone,
+    save_screenshot,
+)
 
-PHONE = {"width": 390, "height": 844}
 NUMBER = "+14255550191"
 CTA = "Acme alerts: order updates. Msg&data rates may apply. Reply STOP to cancel."
 BODY = "Acme Coffee: your order shipped. Reply STOP to opt out, HELP for help."
-
-
-@pytest.fixture
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("registry-screenshots")
-
-
-def _save(page: Any, folder: Path, name: str) -> None:
-    path = folder / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 1000
-    print(f"screenshot: {path}")
-
-
-def _fits(page: Any) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 def test_admin_edits_a_brand_and_a_sender_on_a_phone(
@@ -52,10 +40,7 @@ def test_admin_edits_a_brand_and_a_sender_on_a_phone(
         ),
     )
     try:
-        page.goto(f"{base_url}/admin/{account.tenant.slug}/login")
-        page.get_by_label("E-mail address").fill(account.emails["admin"])
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        browser_sign_in(page, base_url, account.tenant.slug, account.emails["admin"])
         assert page.locator("h1").inner_text() == "Dashboard"
         page.get_by_role("link", name="Programs").click()
         page.locator('a[data-edit-brand="coffee"]').click()
@@ -69,8 +54,8 @@ def test_admin_edits_a_brand_and_a_sender_on_a_phone(
         finding.wait_for(state="visible", timeout=10_000)
         assert "block" in finding.inner_text()
         assert service.get_brand(account.tenant, "coffee").terms_url is None  # nothing sent
-        _fits(page)
-        _save(page, shots, "brand-edit-findings-phone")
+        fits_phone(page)
+        save_screenshot(page, shots, "brand-edit-findings-phone")
 
         terms.fill("https://acme.example/sms-terms")
         finding.wait_for(state="detached", timeout=10_000)
@@ -84,8 +69,8 @@ def test_admin_edits_a_brand_and_a_sender_on_a_phone(
         history = page.locator("#history").inner_text()
         assert "https://acme.example/sms-terms" in history and "care@acme.example" in history
         assert f"console:{account.emails['admin']}" in history
-        _fits(page)
-        _save(page, shots, "brand-saved-phone")
+        fits_phone(page)
+        save_screenshot(page, shots, "brand-saved-phone")
         stored = service.get_brand(account.tenant, "coffee")
         assert (stored.terms_url, stored.support_contact) == (
             "https://acme.example/sms-terms",
@@ -103,8 +88,8 @@ def test_admin_edits_a_brand_and_a_sender_on_a_phone(
         assert page.locator("#saved").inner_text().startswith("Sender saved.")
         verified = page.locator('#history tr[data-field="verified"] td').all_inner_texts()
         assert verified[:4] == ["verified", "on", "off", f"console:{account.emails['admin']}"]
-        _fits(page)
-        _save(page, shots, "sender-saved-phone")
+        fits_phone(page)
+        save_screenshot(page, shots, "sender-saved-phone")
         decision = service.check_send(account.tenant, SENDER, NUMBER, "alerts", BODY)
         assert "SENDER-UNREGISTERED" in {f.rule_id for f in decision.findings}
         assert blocked == []  # the console's own script ran under its CSP

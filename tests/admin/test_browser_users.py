@@ -8,33 +8,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from consentry import Consentry
-from tests.admin.conftest import PASSWORD, Account
+from tests.admin.conftest import (
+    PASSWORD,
+    PHONE,
+    Account,
+    browser_sign_in,
+    fits_phone,
+    save_screenshot,
+)
 
-PHONE = {"width": 390, "height": 844}
 FIRST = "first passphrase for bo"
 SECOND = "second passphrase for bo"
-
-
-@pytest.fixture
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("admin-user-screenshots")
-
-
-def _save(page: Any, folder: Path, name: str) -> None:
-    path = folder / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 1000
-    print(f"screenshot: {path}")
-
-
-def _sign_in(page: Any, base_url: str, slug: str, email: str, password: str) -> None:
-    page.goto(f"{base_url}/admin/{slug}/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_admin_adds_a_user_who_changes_their_password(
@@ -46,7 +31,7 @@ def test_admin_adds_a_user_who_changes_their_password(
     user_context = browser.new_context(viewport=PHONE, is_mobile=True)
     try:
         admin = admin_context.new_page()
-        _sign_in(admin, base_url, slug, account.emails["admin"], PASSWORD)
+        browser_sign_in(admin, base_url, slug, account.emails["admin"], PASSWORD)
         admin.get_by_role("link", name="Users", exact=True).click()
         assert admin.locator("h1").inner_text() == "Users"
         assert admin.locator("#user-list tbody tr").count() == 3
@@ -57,11 +42,11 @@ def test_admin_adds_a_user_who_changes_their_password(
         admin.get_by_role("button", name="Add user").click()
         assert admin.locator("#done").inner_text() == "User created. They can sign in now."
         assert admin.locator('[data-field="role"]').inner_text() == "agent"
-        _save(admin, shots, "user-created-wide")
+        save_screenshot(admin, shots, "user-created-wide")
 
         # the new user, in another browser: signs in, changes the password, signs out
         page = user_context.new_page()
-        _sign_in(page, base_url, slug, email, FIRST)
+        browser_sign_in(page, base_url, slug, email, FIRST)
         assert page.locator("h1").inner_text() == "Dashboard"
         assert (
             page.get_by_role("link", name="Users", exact=True).count() == 0
@@ -72,14 +57,14 @@ def test_admin_adds_a_user_who_changes_their_password(
         page.get_by_label("New password again").fill(SECOND)
         page.get_by_role("button", name="Change password").click()
         assert page.locator("#done").inner_text().startswith("Password changed.")
-        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-        _save(page, shots, "password-changed-phone")
+        fits_phone(page)
+        save_screenshot(page, shots, "password-changed-phone")
         page.get_by_role("button", name="Sign out").click()
         assert page.url.endswith(f"/admin/{slug}/login")
 
-        _sign_in(page, base_url, slug, email, FIRST)  # the old password: refused
+        browser_sign_in(page, base_url, slug, email, FIRST)  # the old password: refused
         assert page.locator("#login-error").inner_text() == "Wrong e-mail address or password."
-        _sign_in(page, base_url, slug, email, SECOND)
+        browser_sign_in(page, base_url, slug, email, SECOND)
         assert page.locator("h1").inner_text() == "Dashboard"
 
         # the admin sees the user signed in (one session), then disables them
